@@ -1,0 +1,96 @@
+"""Cells (Eq. 1-3): the searching cell with a mixed op on every edge, and the derived (discrete) cell.
+
+Both have B nodes and two inputs; node i sums one term per incoming edge from the 2 inputs and nodes
+0..i-1, and the cell outputs the concatenation of its B nodes (B*C channels).
+"""
+
+import torch
+from torch import nn
+
+from .genotype import CellGenotype
+from .ops import DERIVABLE, OPS, PRIMITIVES, apply_op, leaky_relu
+
+
+def edge_index(node: int, input_index: int) -> int:
+    """Row of alpha for the edge input_index -> node (edges are numbered node by node)."""
+    return sum(2 + i for i in range(node)) + input_index
+
+
+class _States:
+    """The states of a cell (inputs, then nodes) with their LeakyReLU computed once, on first use."""
+
+    def __init__(self, s0: torch.Tensor, s1: torch.Tensor):
+        self.raw = [s0, s1]
+        self._activated: dict[int, torch.Tensor] = {}
+
+    def activated(self, j: int) -> torch.Tensor:
+        if j not in self._activated:
+            self._activated[j] = leaky_relu(self.raw[j])
+        return self._activated[j]
+
+
+class SearchCell(nn.Module):
+    """A cell whose every edge is a mixed op: sum over ops of softmax(alpha_edge)[op] * op(x).
+
+    `none` is never run: its term is exactly zero. ``forward_path`` runs one discrete cell on the
+    same weights (single-path execution for RSWS): only the chosen ops are touched, so only they
+    get gradients.
+    """
+
+    def __init__(self, width: int, nodes: int):
+        super().__init__()
+        self.nodes = nodes
+        # edges[e][k] is op DERIVABLE[k] (= PRIMITIVES[k]) on edge e; `none` gets no module.
+        self.edges = nn.ModuleList(
+            nn.ModuleList(OPS[name](width, False) for name in DERIVABLE)
+            for node in range(nodes)
+            for _ in range(2 + node)
+        )
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, op_weights: torch.Tensor) -> torch.Tensor:
+        """op_weights: (edges, len(PRIMITIVES)) softmax of this cell's alpha."""
+        states = _States(s0, s1)
+        for node in range(self.nodes):
+            total = None
+            for j in range(2 + node):
+                e = edge_index(node, j)
+                for k, op in enumerate(self.edges[e]):
+                    term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None,
+                                    op_weights[e, k])
+                    total = term if total is None else total + term
+            states.raw.append(total)
+        return torch.cat(states.raw[2:], dim=1)
+
+    def forward_path(self, s0: torch.Tensor, s1: torch.Tensor, cell: CellGenotype) -> torch.Tensor:
+        states = _States(s0, s1)
+        for node, chosen in enumerate(cell):
+            total = None
+            for op_name, j in chosen:
+                op = self.edges[edge_index(node, j)][DERIVABLE.index(op_name)]
+                term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None)
+                total = term if total is None else total + term
+            states.raw.append(total)
+        return torch.cat(states.raw[2:], dim=1)
+
+
+class DerivedCell(nn.Module):
+    """A discrete cell: per node two (op, input) pairs, BatchNorm affine=True (hinas-spec section 1)."""
+
+    def __init__(self, width: int, cell: CellGenotype):
+        super().__init__()
+        self.genotype = cell
+        self.ops = nn.ModuleList(OPS[op](width, True) for node in cell for op, _ in node)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        states = _States(s0, s1)
+        for node, chosen in enumerate(self.genotype):
+            total = None
+            for slot, (_, j) in enumerate(chosen):
+                op = self.ops[2 * node + slot]
+                term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None)
+                total = term if total is None else total + term
+            states.raw.append(total)
+        return torch.cat(states.raw[2:], dim=1)
+
+
+assert PRIMITIVES[: len(DERIVABLE)] == DERIVABLE, "alpha columns of derivable ops must come first"

@@ -1,0 +1,125 @@
+"""The seven candidate operations (hinas-spec section 1), as a name -> constructor table.
+
+Every op maps C -> C channels at stride 1 and keeps H x W. Conv-type ops are LeakyReLU -> conv(s) -> BN.
+The leading LeakyReLU is split off (``preactivated``): the supernet computes it once per state and every
+op on every edge leaving that state reuses it, instead of one copy per op and edge.
+
+``forward(x, scale)`` lets a mixed edge fold its softmax weight into the final BatchNorm
+(``BN(x) * w == batch_norm(x, weight=w)`` when BN is affine=False): autograd then keeps only the conv
+output for backward, not the BN output as well, which is what bounds the supernet's memory.
+"""
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NEGATIVE_SLOPE = 0.2
+
+# Column order of alpha. `none` is last so that slicing [:-1] gives the ops a derived cell may use.
+PRIMITIVES: tuple[str, ...] = (
+    "conv_3x3",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+    "skip_connect",
+    "none",
+)
+NONE = "none"
+DERIVABLE: tuple[str, ...] = tuple(p for p in PRIMITIVES if p != NONE)
+
+
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, NEGATIVE_SLOPE)
+
+
+def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    """``bn(x) * scale`` for an affine=False BN, computed as one batch_norm call with weight=scale.
+
+    With ``scale=None`` this is ``bn(x)``. The weight form saves memory: batch_norm's backward needs
+    only its input, whereas ``bn(x) * scale`` also keeps the BN output alive for d/d(scale).
+    """
+    if scale is None or bn.affine:
+        out = bn(x)
+        return out if scale is None else out * scale
+    weight = scale.expand(x.shape[1])
+    use_batch_stats = bn.training or bn.running_mean is None
+    if bn.training and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+    return F.batch_norm(
+        x, bn.running_mean, bn.running_var, weight, None, use_batch_stats, bn.momentum or 0.1, bn.eps
+    )
+
+
+class ConvBN(nn.Module):
+    """LeakyReLU -> Conv(k, dilation) without bias -> BN. Covers conv_3x3 and both dil_conv ops."""
+
+    preactivated = True
+
+    def __init__(self, channels: int, kernel: int, dilation: int, affine: bool):
+        super().__init__()
+        pad = dilation * (kernel - 1) // 2
+        self.conv = nn.Conv2d(channels, channels, kernel, padding=pad, dilation=dilation, bias=False)
+        self.bn = nn.BatchNorm2d(channels, affine=affine)
+
+    def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        return scaled_batch_norm(self.bn, self.conv(activated), scale)
+
+
+class SepConv(nn.Module):
+    """Twice: LeakyReLU -> depthwise k x k -> pointwise 1x1 -> BN (the DARTS separable conv)."""
+
+    preactivated = True
+
+    def __init__(self, channels: int, kernel: int, affine: bool):
+        super().__init__()
+        pad = (kernel - 1) // 2
+        self.dw1 = nn.Conv2d(channels, channels, kernel, padding=pad, groups=channels, bias=False)
+        self.pw1 = nn.Conv2d(channels, channels, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels, affine=affine)
+        self.dw2 = nn.Conv2d(channels, channels, kernel, padding=pad, groups=channels, bias=False)
+        self.pw2 = nn.Conv2d(channels, channels, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels, affine=affine)
+
+    def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        mid = self.bn1(self.pw1(self.dw1(activated)))
+        # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
+        mid = F.leaky_relu_(mid, NEGATIVE_SLOPE)
+        return scaled_batch_norm(self.bn2, self.pw2(self.dw2(mid)), scale)
+
+
+class Identity(nn.Module):
+    preactivated = False
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        return x if scale is None else x * scale
+
+
+class Zero(nn.Module):
+    """`none`. Mixed edges skip it (its term is exactly zero); derived cells never contain it."""
+
+    preactivated = False
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+OpFactory = Callable[[int, bool], nn.Module]
+
+OPS: dict[str, OpFactory] = {
+    "conv_3x3": lambda c, affine: ConvBN(c, 3, 1, affine),
+    "sep_conv_3x3": lambda c, affine: SepConv(c, 3, affine),
+    "sep_conv_5x5": lambda c, affine: SepConv(c, 5, affine),
+    "dil_conv_3x3": lambda c, affine: ConvBN(c, 3, 2, affine),
+    "dil_conv_5x5": lambda c, affine: ConvBN(c, 5, 2, affine),
+    "skip_connect": lambda c, affine: Identity(),
+    "none": lambda c, affine: Zero(),
+}
+assert tuple(OPS) == PRIMITIVES, "OPS and PRIMITIVES must list the same ops in the same order"
+
+
+def apply_op(op: nn.Module, x: torch.Tensor, activated: torch.Tensor, scale=None) -> torch.Tensor:
+    """Runs ``op`` on the raw state ``x`` or on its shared activation, whichever the op expects."""
+    return op(activated if op.preactivated else x, scale)

@@ -1,0 +1,45 @@
+"""Names of everything a trial reports (MLflow metrics and tags, metrics.json keys), defined once.
+
+Trials write these; analysis reads them. Per-condition names: ``psnr_sigma30`` for denoising at
+sigma 30, ``psnr_set5_x4`` for SR on Set5 at scale 4 (same for ssim).
+"""
+
+# final metrics of a trial
+PARAMS_M = "params_m"  # derived network parameters, millions
+SEARCH_TIME_S = "search_time_s"  # wall time of the search
+SEARCH_GPU_HOURS = "search_gpu_hours"  # search wall time x GPUs used (0 on CPU-only runs)
+RETRAIN_TIME_S = "retrain_time_s"
+PEAK_MEMORY_MB = "peak_memory_mb"  # peak device memory during the search (CPU: peak RSS)
+INFERENCE_MS = "inference_ms_per_image"
+
+# per-epoch search metrics (MLflow step = epoch)
+TRAIN_LOSS = "train_loss"
+VAL_PSNR = "val_psnr"
+VAL_SSIM = "val_ssim"
+VAL_SCORE = "val_score"  # SSIM + PSNR/100, the criterion that picks the best supernet
+
+# tags
+TAG_ABLATION = "ablation"
+TAG_SETTING = "setting"
+TAG_SEED = "seed"
+TAG_METHOD = "method"
+TAG_TASK = "task"
+TAG_COMMIT = "git_commit"
+TAG_TRIAL_ID = "trial_id"
+TAG_NODE_ID = "ray_node_id"
+
+
+def denoise_condition(sigma: int) -> str:
+    return f"sigma{sigma}"
+
+
+def sr_condition(test_set: str, scale: int) -> str:
+    return f"{test_set.lower()}_x{scale}"
+
+
+def psnr(condition: str) -> str:
+    return f"psnr_{condition}"
+
+
+def ssim(condition: str) -> str:
+    return f"ssim_{condition}"
