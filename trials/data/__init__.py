@@ -1,0 +1,46 @@
+"""Data for search, retraining and evaluation: images, degradations, patch batches, splits, folder checks.
+
+Images are float32 numpy arrays in [0, 1], shape (H, W, C), C = 1 (gray, BT.601 luma) or 3 (RGB).
+
+Entry points:
+- ``load_search_images(kind="builtin", root=None, *, task, color=None, scales=(), min_size=0) -> list[array]``
+  (``load_search_set`` gives the same as an ``ImageSet`` with names and any LR files found on disk).
+  kind: builtin | bsd500 | div2k. color None: gray for 'denoise', RGB for 'sr'.
+- ``load_test_sets(sources=None, *, task, color=None, scales=()) -> dict[name, ImageSet]``; ``sources`` maps
+  kind -> folder, e.g. ``{"set5": "/data/Set5", "set14": "/data/Set14"}``; None is the built-in test set.
+  Names: builtin, bsd200 (kind bsd500), set5, set14, bsd100, urban100, manga109.
+- Eval pairs: ``denoise_pairs(images, sigma, seed)``, ``sr_pairs(hr_images, scale, lr_images=None)``.
+- Training: ``PatchSampler(...).batch(step)`` and ``make_loader(sampler, start_step, num_workers)``;
+  ``split_search(num_images, seed)`` -> W/A/V indices.
+- ``check_folder(path, kind)`` -> report; ``DATASET_KINDS``. Every data problem raises ``DataError``.
+"""
+
+from trials.data.check import DATASET_KINDS, check_folder
+from trials.data.degrade import Pair, bicubic_downsample, denoise_pairs, modcrop, sr_pairs
+from trials.data.errors import DataError
+from trials.data.images import ImageSet, read_image, to_gray
+from trials.data.patches import Crop, PatchSampler, make_loader
+from trials.data.sources import load_search_images, load_search_set, load_test_sets
+from trials.data.split import SearchSplit, split_search
+
+__all__ = [
+    "DATASET_KINDS",
+    "Crop",
+    "DataError",
+    "ImageSet",
+    "Pair",
+    "PatchSampler",
+    "SearchSplit",
+    "bicubic_downsample",
+    "check_folder",
+    "denoise_pairs",
+    "load_search_images",
+    "load_search_set",
+    "load_test_sets",
+    "make_loader",
+    "modcrop",
+    "read_image",
+    "split_search",
+    "sr_pairs",
+    "to_gray",
+]

@@ -1,0 +1,134 @@
+"""Training batches as a pure function of (seed, stream, step): resuming at step N needs no data-order state.
+
+``PatchSampler.batch(step)`` seeds a fresh numpy Generator from (seed, crc32(stream), step) and draws, per
+sample: image, crop position, rotation k*90, horizontal and vertical flip, sigma (denoising) and noise.
+``crop_size`` is the network-input patch (the paper crops 64x64 from input images); SR targets are
+``crop_size * scale`` HR patches cut at exactly ``scale`` times the LR position, and LR patches come from the
+whole LR image (given, or ``bicubic_downsample`` of the whole HR image), so they equal the full-image
+degradation, borders included.
+"""
+
+import itertools
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from trials.data.degrade import add_noise, bicubic_downsample, modcrop
+from trials.data.errors import DataError
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # (input, target), float32 (N, C, H, W)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Everything random about one training sample, in input (LR) pixel coordinates."""
+
+    image: int
+    y: int
+    x: int
+    rotations: int  # k in rot90(k)
+    hflip: bool
+    vflip: bool
+    sigma: int  # 0 for SR
+
+
+def dihedral(patch: np.ndarray, crop: Crop) -> np.ndarray:
+    patch = np.rot90(patch, crop.rotations, axes=(0, 1))
+    patch = patch[:, ::-1] if crop.hflip else patch
+    return patch[::-1] if crop.vflip else patch
+
+
+class PatchSampler(Dataset):
+    """Random patch batches for 'denoise' or 'sr'; also a map-style Dataset whose item ``step`` is a batch."""
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        task: str,
+        crop_size: int,
+        batch_size: int,
+        seed: int,
+        scale: int = 1,
+        sigmas: int | Sequence[int] = (30, 50, 70),
+        augment: bool = True,
+        stream: str = "train",
+        lr_images: Sequence[np.ndarray] | None = None,
+    ):
+        if task not in ("denoise", "sr"):
+            raise ValueError(f"task must be 'denoise' or 'sr', got {task!r}")
+        self.task, self.crop_size, self.batch_size, self.seed = task, crop_size, batch_size, seed
+        self.scale = scale if task == "sr" else 1
+        self.sigmas = (sigmas,) if isinstance(sigmas, int) else tuple(sigmas)
+        self.augment, self.stream_id = augment, zlib.crc32(stream.encode())
+        self.targets = [modcrop(img, self.scale) for img in images]
+        self.inputs = self._inputs(lr_images)
+        _check_sizes(self.inputs, crop_size)
+
+    def _inputs(self, lr_images: Sequence[np.ndarray] | None) -> list[np.ndarray]:
+        if self.task == "denoise":
+            return self.targets
+        if lr_images is None:
+            return [bicubic_downsample(hr, self.scale) for hr in self.targets]
+        s = self.scale
+        return [
+            lr[: hr.shape[0] // s, : hr.shape[1] // s] for lr, hr in zip(lr_images, self.targets, strict=True)
+        ]
+
+    def rng(self, step: int) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64([self.seed, self.stream_id, step]))
+
+    def crops(self, step: int) -> list[Crop]:
+        """The random choices of batch ``step``; ``batch`` draws the same crops first, then the noise."""
+        return self._draw_crops(self.rng(step))
+
+    def batch(self, step: int) -> Batch:
+        rng = self.rng(step)
+        pairs = [self._pair(crop, rng) for crop in self._draw_crops(rng)]
+        inputs, targets = (np.stack(side).transpose(0, 3, 1, 2) for side in zip(*pairs, strict=True))
+        return torch.from_numpy(np.ascontiguousarray(inputs)), torch.from_numpy(np.ascontiguousarray(targets))
+
+    def __getitem__(self, step: int) -> Batch:
+        return self.batch(step)
+
+    def _draw_crops(self, rng: np.random.Generator) -> list[Crop]:
+        return [self._draw_crop(rng) for _ in range(self.batch_size)]
+
+    def _draw_crop(self, rng: np.random.Generator) -> Crop:
+        index = int(rng.integers(len(self.inputs)))
+        h, w = self.inputs[index].shape[:2]
+        y, x = int(rng.integers(h - self.crop_size + 1)), int(rng.integers(w - self.crop_size + 1))
+        k, hflip, vflip = int(rng.integers(4)), bool(rng.integers(2)), bool(rng.integers(2))
+        if not self.augment:
+            k, hflip, vflip = 0, False, False
+        sigma = int(rng.choice(self.sigmas)) if self.task == "denoise" else 0
+        return Crop(index, y, x, k, hflip, vflip, sigma)
+
+    def _pair(self, crop: Crop, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        p, s = self.crop_size, self.scale
+        source = self.inputs[crop.image][crop.y : crop.y + p, crop.x : crop.x + p]
+        target = self.targets[crop.image][crop.y * s : (crop.y + p) * s, crop.x * s : (crop.x + p) * s]
+        source, target = dihedral(source, crop), dihedral(target, crop)
+        if self.task == "denoise":
+            source = add_noise(source, crop.sigma, rng)
+        return source, target
+
+
+def _check_sizes(inputs: list[np.ndarray], crop_size: int) -> None:
+    for i, img in enumerate(inputs):
+        if min(img.shape[:2]) < crop_size:
+            raise DataError(
+                f"training image #{i} has input size {img.shape[:2]}, smaller than the {crop_size}px crop; "
+                "lower crop_size or remove the image"
+            )
+
+
+def make_loader(
+    sampler: PatchSampler, start_step: int = 0, num_workers: int = 0, num_steps: int | None = None
+) -> DataLoader:
+    """Batches start_step, start_step + 1, ... in order, identical for any ``num_workers``."""
+    steps = itertools.count(start_step) if num_steps is None else range(start_step, start_step + num_steps)
+    return DataLoader(sampler, batch_size=None, sampler=steps, num_workers=num_workers)

@@ -1,0 +1,104 @@
+"""The entry points of the training pipeline: search/train images and test sets, built-in or from folders."""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from trials.data.builtin import builtin_set
+from trials.data.degrade import align_lr
+from trials.data.errors import DataError
+from trials.data.images import ImageSet, read_image, read_images
+from trials.data.readers import BENCHMARKS, FoundFiles, find_files, layout_error
+
+SEARCH_KINDS = ("builtin", "bsd500", "div2k")
+TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS)
+TEST_SET_NAMES = {"bsd500": "bsd200"}  # otherwise the kind is the name
+
+
+def default_color(task: str) -> bool:
+    """Denoising is evaluated in gray (paper), SR in colour (metrics then use the Y channel)."""
+    return task == "sr"
+
+
+def load_search_set(
+    kind: str = "builtin",
+    root: Path | str | None = None,
+    *,
+    task: str,
+    color: bool | None = None,
+    scales: Sequence[int] = (),
+    min_size: int = 0,
+) -> ImageSet:
+    """Search/train images, every file decoded now; LR files for ``scales`` where the folder has them.
+
+    ``min_size``: the smallest side an image needs (the HR crop, ``crop_size * scale`` for SR).
+    """
+    color = default_color(task) if color is None else color
+    if kind == "builtin":
+        return _checked_size(builtin_set("search", color), [], min_size, kind)
+    if kind not in SEARCH_KINDS:
+        raise DataError(f"{root}: {kind} is not a search/train set; use one of {', '.join(SEARCH_KINDS)}")
+    return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size)
+
+
+def load_search_images(kind: str = "builtin", root: Path | str | None = None, **options) -> list[np.ndarray]:
+    """Just the images of ``load_search_set`` (same arguments)."""
+    return load_search_set(kind, root, **options).images
+
+
+def load_test_sets(
+    sources: Mapping[str, Path | str | None] | None = None,
+    *,
+    task: str,
+    color: bool | None = None,
+    scales: Sequence[int] = (),
+) -> dict[str, ImageSet]:
+    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ..."""
+    color = default_color(task) if color is None else color
+    sets = {}
+    for kind, root in (sources or {"builtin": None}).items():
+        if kind not in TEST_KINDS:
+            raise DataError(f"{root}: {kind} is not a test set; use one of {', '.join(TEST_KINDS)}")
+        name = TEST_SET_NAMES.get(kind, kind)
+        if kind == "builtin":
+            sets[name] = builtin_set("test", color)
+        else:
+            sets[name] = _read_set(kind, find_files(kind, _required(root, kind)), "test", color, scales, 0)
+    return sets
+
+
+def _required(root: Path | str | None, kind: str) -> Path:
+    if root is None:
+        raise DataError(f"no folder given for the {kind} data set; pass its path or use the built-in set")
+    return Path(root)
+
+
+def _read_set(
+    kind: str, found: FoundFiles, split: str, color: bool, scales: Sequence[int], min_size: int
+) -> ImageSet:
+    paths = found.splits[split]
+    images = read_images(paths, color)
+    lr = {s: _read_lr(found.lr[s], images, s, color) for s in scales if s in found.lr}
+    image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
+    return _checked_size(image_set, paths, min_size, kind)
+
+
+def _read_lr(paths: list[Path], hr_images: list[np.ndarray], scale: int, color: bool) -> list[np.ndarray]:
+    aligned = []
+    for path, hr in zip(paths, hr_images, strict=True):
+        try:
+            aligned.append(align_lr(read_image(path, color), hr, scale)[0])
+        except DataError as err:
+            raise DataError(f"{path}: {err}") from err
+    return aligned
+
+
+def _checked_size(image_set: ImageSet, paths: list[Path], min_size: int, kind: str) -> ImageSet:
+    """Fail at load time, naming the file, when an image cannot give a ``min_size`` crop."""
+    for i, image in enumerate(image_set.images):
+        if min(image.shape[:2]) < min_size:
+            where = paths[i] if paths else Path(f"builtin:{image_set.names[i]}")
+            problem = f"image is {image.shape[0]}x{image.shape[1]}, smaller than the {min_size}px crop"
+            raise layout_error(where, kind, f"{problem}; remove it or lower the crop size")
+    return image_set
