@@ -1,0 +1,247 @@
+"""Runs -> one tidy DataFrame (conventions in ``analysis.schema``): from MLflow, with a Parquet cache, or from
+a Ray Tune results folder when MLflow cannot be reached.
+
+Cache: ``<cache_dir>/<key>.parquet`` plus ``<key>.json`` holding a fingerprint, key = hash of (tracking URI,
+experiment, parent run). ``refresh='auto'`` compares the stored fingerprint with a fresh one taken by three
+``max_results=1`` queries (newest start time, latest end time, whether any run is RUNNING) and reloads only
+when it differs or a run is still running; ``'always'`` reloads; ``'never'`` reads the cache without touching
+MLflow (offline use). A run deleted, or a metric logged to an already finished run, does not change the
+fingerprint: ask for ``refresh='always'`` then.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from analysis.schema import CURVE_COLUMNS, FINISHED, PARAM_PREFIX, cast_params
+from trials import metric_names as mn
+
+Refresh = Literal["auto", "always", "never"]
+PAGE_SIZE = 1000
+_PARENT_TAG = "mlflow.parentRunId"
+
+
+# --- MLflow -------------------------------------------------------------------------------------------------
+def load_runs(tracking_uri: str, experiment: str | None = None, parent_run_id: str | None = None,
+              cache_dir: str | Path | None = None, refresh: Refresh = "auto", client=None) -> pd.DataFrame:
+    """Child runs of ``parent_run_id``, or all trial runs of ``experiment`` (parents dropped), one row each.
+
+    ``client`` is an ``MlflowClient``; made from ``tracking_uri`` only when MLflow must be queried.
+    ``df.attrs['source']`` says whether the frame came from 'mlflow' or the 'cache'.
+    """
+    if experiment is None and parent_run_id is None:
+        raise ValueError("give an experiment name or a parent run id")
+    get_client = _lazy_client(tracking_uri, client)
+    query = _Query(get_client, experiment, parent_run_id)
+    if cache_dir is None:
+        return _with_source(query.runs(), "mlflow")
+    key = _cache_key(tracking_uri, experiment, parent_run_id)
+    return _cached(Path(cache_dir), key, refresh, query.fingerprint, query.runs)
+
+
+def load_curves(tracking_uri: str, runs: pd.DataFrame, metrics: Iterable[str] = (mn.VAL_PSNR,),
+                client=None) -> pd.DataFrame:
+    """Per-epoch history (MLflow step = epoch) of each run in ``runs``: the long curves frame."""
+    mlflow_client = _lazy_client(tracking_uri, client)()
+    records = [
+        (run_id, setting, seed, metric, m.step, m.value)
+        for run_id, setting, seed in runs.reindex(columns=["run_id", mn.TAG_SETTING, mn.TAG_SEED]).itertuples(
+            index=False)
+        for metric in metrics
+        for m in mlflow_client.get_metric_history(run_id, metric)
+    ]
+    curves = pd.DataFrame.from_records(records, columns=list(CURVE_COLUMNS))
+    return curves.astype({"step": "int64", "value": "float64"})
+
+
+class _Query:
+    """The MLflow side of a load: the runs themselves and the cheap fingerprint of their state."""
+
+    def __init__(self, get_client: Callable, experiment: str | None, parent_run_id: str | None):
+        self._get_client, self._experiment, self._parent = get_client, experiment, parent_run_id
+        self._scope_found: tuple[list[str], str] | None = None
+
+    def _scope(self) -> tuple[list[str], str]:
+        if self._scope_found is None:
+            self._scope_found = self._find_scope()
+        return self._scope_found
+
+    def _find_scope(self) -> tuple[list[str], str]:
+        client = self._get_client()
+        if self._parent is not None:
+            experiment_id = client.get_run(self._parent).info.experiment_id
+            return [experiment_id], f"tags.`{_PARENT_TAG}` = '{self._parent}'"
+        found = client.get_experiment_by_name(self._experiment)
+        if found is None:
+            raise KeyError(f"no MLflow experiment named {self._experiment!r}")
+        return [found.experiment_id], ""
+
+    def _search(self, max_results: int, order_by: list[str] | None = None, extra: str = "") -> Iterable:
+        ids, scope = self._scope()
+        filter_string = " and ".join(f for f in (scope, extra) if f)
+        token = None
+        while True:
+            page = self._get_client().search_runs(ids, filter_string, max_results=max_results,
+                                                  order_by=order_by, page_token=token)
+            yield from page
+            token = page.token
+            if not token or max_results == 1:
+                return
+
+    def runs(self) -> pd.DataFrame:
+        runs = list(self._search(PAGE_SIZE))
+        parents = {r.data.tags.get(_PARENT_TAG) for r in runs}
+        return tidy([_record(r) for r in runs if r.info.run_id not in parents])
+
+    def fingerprint(self) -> dict:
+        newest = next(iter(self._search(1, ["attributes.start_time DESC"])), None)
+        latest_end = next(iter(self._search(1, ["attributes.end_time DESC"])), None)
+        running = next(iter(self._search(1, extra="attributes.status = 'RUNNING'")), None)
+        return {
+            "newest_run": newest.info.run_id if newest else None,
+            "newest_start": newest.info.start_time if newest else None,
+            "latest_end": latest_end.info.end_time if latest_end else None,
+            "running": running is not None,
+        }
+
+
+def _record(run) -> dict:
+    info, data = run.info, run.data
+    record = {
+        "run_id": info.run_id, "parent_run_id": data.tags.get(_PARENT_TAG), "run_name": info.run_name,
+        "status": info.status, "start_time": info.start_time, "end_time": info.end_time,
+    }
+    record.update({k: v for k, v in data.tags.items() if not k.startswith("mlflow.")})
+    record.update(data.metrics)
+    record.update({PARAM_PREFIX + k: v for k, v in data.params.items()})
+    return record
+
+
+def tidy(records: list[dict]) -> pd.DataFrame:
+    """Records (times in ms since the epoch, params and tags as strings) -> the typed runs frame."""
+    frame = pd.DataFrame.from_records(records)
+    for column in ("run_id", "parent_run_id", "run_name", "status", "start_time", "end_time"):
+        if column not in frame.columns:
+            frame[column] = None
+    for column in ("start_time", "end_time"):
+        frame[column] = pd.to_datetime(pd.to_numeric(frame[column], errors="coerce"), unit="ms", utc=True)
+    return cast_params(frame)
+
+
+def _lazy_client(tracking_uri: str, client) -> Callable:
+    """A getter that builds the MlflowClient on first use, so cache-only loads never open the store."""
+    made = [client]
+
+    def get():
+        if made[0] is None:
+            from mlflow import MlflowClient
+
+            made[0] = MlflowClient(tracking_uri=tracking_uri)
+        return made[0]
+
+    return get
+
+
+# --- cache --------------------------------------------------------------------------------------------------
+def _cache_key(tracking_uri: str, experiment: str | None, parent_run_id: str | None) -> str:
+    digest = hashlib.sha1(json.dumps([tracking_uri, experiment, parent_run_id]).encode()).hexdigest()[:16]
+    return f"runs-{digest}"
+
+
+def _cached(cache_dir: Path, key: str, refresh: Refresh, fingerprint: Callable[[], dict],
+            compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    data, meta = cache_dir / f"{key}.parquet", cache_dir / f"{key}.json"
+    have = data.exists() and meta.exists()
+    if have and refresh == "never":
+        return _with_source(pd.read_parquet(data), "cache")
+    current = fingerprint() if refresh != "never" else None
+    if have and refresh == "auto" and not current["running"] and json.loads(meta.read_text()) == current:
+        return _with_source(pd.read_parquet(data), "cache")
+    frame = compute()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(data, index=False)
+    meta.write_text(json.dumps(current if current is not None else fingerprint()))
+    return _with_source(frame, "mlflow")
+
+
+def _with_source(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    frame.attrs["source"] = source
+    return frame
+
+
+# --- Ray Tune results ---------------------------------------------------------------------------------------
+def load_ray_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, curves) from every trial folder (one holding ``result.json``) under ``folder``.
+
+    Final metrics: the last reported value of each key. Tags: from the reports, else from the config key of
+    that name (or ending in '.<name>'). Status: FAILED with an error file, FINISHED once ``params_m`` or
+    ``done`` was reported, else RUNNING. Curve step: ``epoch`` when reported, else ``training_iteration``.
+    """
+    trials = [_ray_trial(p.parent) for p in sorted(Path(folder).rglob("result.json"))]
+    runs = tidy([record for record, _ in trials])
+    curves = [row for _, rows in trials for row in rows]
+    return runs, pd.DataFrame.from_records(curves, columns=list(CURVE_COLUMNS))
+
+
+def _ray_trial(trial_dir: Path) -> tuple[dict, list[tuple]]:
+    lines = [json.loads(x) for x in (trial_dir / "result.json").read_text().splitlines() if x.strip()]
+    params_file = trial_dir / "params.json"
+    fallback = lines[-1].get("config", {}) if lines else {}
+    config = json.loads(params_file.read_text()) if params_file.exists() else fallback
+    params = _flatten(config)
+    final = {k: v for line in lines for k, v in line.items() if v is not None and not isinstance(v, dict)}
+    record = {
+        "run_id": final.get("trial_id", trial_dir.name), "run_name": trial_dir.name,
+        "status": _ray_status(trial_dir, final),
+        "start_time": 1000 * lines[0]["timestamp"] if lines and "timestamp" in lines[0] else None,
+        "end_time": 1000 * final["timestamp"] if "timestamp" in final else None,
+    }
+    record.update({k: v for k, v in final.items() if _is_metric(k, v)})
+    record.update({tag: _tag(tag, final, params) for tag in _RAY_TAGS})
+    record.update({PARAM_PREFIX + k: None if v is None else str(v) for k, v in params.items()})
+    step_key = "epoch" if any("epoch" in line for line in lines) else "training_iteration"
+    run = (record["run_id"], record[mn.TAG_SETTING], record[mn.TAG_SEED])
+    curves = [
+        (*run, metric, int(line[step_key]), line[metric])
+        for line in lines for metric in _CURVES if line.get(metric) is not None and step_key in line
+    ]
+    return record, curves
+
+
+_RAY_TAGS = (mn.TAG_ABLATION, mn.TAG_SETTING, mn.TAG_SEED, mn.TAG_METHOD, mn.TAG_TASK, mn.TAG_COMMIT,
+             mn.TAG_TRIAL_ID, mn.TAG_NODE_ID)
+_CURVES = (mn.VAL_PSNR, mn.VAL_SSIM, mn.VAL_SCORE, mn.TRAIN_LOSS)
+_RAY_BOOKKEEPING = {"training_iteration", "timestamp", "time_this_iter_s", "time_total_s", "pid", "done",
+                    "time_since_restore", "iterations_since_restore", "epoch", "node_ip", "hostname", "date",
+                    "trial_id", "experiment_tag", "checkpoint_dir_name", "should_checkpoint"}
+
+
+def _is_metric(key: str, value) -> bool:
+    return key not in _RAY_BOOKKEEPING and key not in _RAY_TAGS and isinstance(value, int | float)
+
+
+def _tag(tag: str, final: dict, params: dict) -> str | None:
+    if tag in final:
+        return str(final[tag])
+    matches = [v for k, v in params.items() if k == tag or k.endswith("." + tag)]
+    return None if not matches or matches[0] is None else str(matches[0])
+
+
+def _ray_status(trial_dir: Path, final: dict) -> str:
+    if any((trial_dir / name).exists() for name in ("error.txt", "error.pkl")):
+        return "FAILED"
+    return FINISHED if mn.PARAMS_M in final or final.get("done") else "RUNNING"
+
+
+def _flatten(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat

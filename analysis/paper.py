@@ -1,0 +1,69 @@
+"""The paper's published numbers (``paper_numbers.csv``) and our summary side by side with them.
+
+The CSV is long: ``table, setting, condition, metric, mean, std, min, max, note``; ``metric`` is 'psnr',
+'ssim', 'params_m' (range in min/max, or a single value in mean) or 'search_gpu_hours'; ``condition`` is
+empty for the last two. Settings use our setting names; other methods keep theirs (E-CAE, MoreMNAS,
+FALSR).
+
+Transcription decisions (each number checked twice against the paper text):
+- Table 1 lost its LWAS/ResL check marks. The row order is RSWS, basic, +LWAS, +ResL, +both, as hinas-spec
+  section 11 reads it (the text's deltas do not match the table exactly either way).
+- Table 1, +ResL, sigma 70 PSNR std reads '±0238' in the text: recorded as 0.0238.
+- Tables 8/9 lost their cell-sharing marks: the row with the larger search cost (3.6 h, 12.6 h) is the one
+  without cell sharing (eq6), as the paper's text on search cost says.
+- Table 9 does not name its scale; its numbers (Set5 ~37.6 dB, MoreMNAS/FALSR) are x2 SR.
+- Table 9, eq5, Urban100 SSIM std is printed without '±' ('0.0003'): read as a std of 0.0003.
+- Tables 3-5 give single numbers, no std (Table 3: one parameter count per row). Their 'Comparison'
+  rows are differences of the rows above and are not stored (Table 4's '0.009' contradicts 26.77 - 26.77).
+"""
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.tables import value_columns
+
+PAPER_CSV = Path(__file__).with_name("paper_numbers.csv")
+
+
+def paper_numbers(path: str | Path = PAPER_CSV) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"condition": str, "note": str}, keep_default_na=False,
+                       na_values={"mean": [""], "std": [""], "min": [""], "max": [""]})
+
+
+def paper_table(table_id: str, path: str | Path = PAPER_CSV) -> pd.DataFrame:
+    """The rows of one table, e.g. 'table1'."""
+    numbers = paper_numbers(path)
+    return numbers[numbers["table"] == table_id].reset_index(drop=True)
+
+
+def _ours_long(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Our summary in the paper's long shape: setting, condition, metric, ours_mean, ours_std, ours_n."""
+    records = []
+    for _, row in summary.iterrows():
+        for column in columns:
+            metric, _, condition = column.partition("_") if column.startswith(("psnr_", "ssim_")) else (
+                column, "", "")
+            records.append((row["setting"], row["label"], condition, metric, row[f"{column}_mean"],
+                            row[f"{column}_std"], row["n"]))
+        records.append((row["setting"], row["label"], "", "params_m", row["params_mean"], None, row["n"]))
+    return pd.DataFrame.from_records(records, columns=["setting", "label", "condition", "metric", "ours_mean",
+                                                      "ours_std", "ours_n"])
+
+
+def compare_with_paper(summary: pd.DataFrame, table_id: str, layout=None) -> pd.DataFrame:
+    """Ours, the paper's and the difference (ours - paper) per setting, condition and metric.
+
+    ``summary`` is ``tables.summarize``'s frame; ``layout`` (resolved) names its value columns, else they are
+    read off the ``*_mean`` columns. Params compare our mean with the paper's single value or range midpoint.
+    """
+    columns = value_columns(layout) if layout is not None else [
+        c[: -len("_mean")] for c in summary.columns if c.endswith("_mean") and c != "params_mean"]
+    ours = _ours_long(summary, columns)
+    paper = paper_table(table_id)
+    paper = paper.assign(mean=paper["mean"].fillna((paper["min"] + paper["max"]) / 2))
+    paper = paper.rename(columns={"mean": "paper_mean", "std": "paper_std"})
+    merged = ours.merge(paper[["setting", "condition", "metric", "paper_mean", "paper_std"]],
+                        on=["setting", "condition", "metric"], how="left")
+    merged["diff"] = merged["ours_mean"] - merged["paper_mean"]
+    return merged

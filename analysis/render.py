@@ -1,0 +1,153 @@
+"""A summary frame (``analysis.tables``) as Markdown, LaTeX (booktabs), CSV or Parquet.
+
+Text cells read 'mean ± std' (PSNR to 2 decimals with a 4-decimal std as in the paper, SSIM to 4); one seed
+gives the mean alone, no seed an en dash. A row with fewer seeds than expected carries a dagger. In LaTeX the
+best mean of each column is bold: highest for PSNR/SSIM, lowest for params, time and memory.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label, value_columns
+from trials import metric_names as mn
+
+DAGGER = "†"
+EMPTY = "–"
+_DECIMALS = {"psnr": (2, 4), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0)}
+_HIGHER_IS_BETTER = ("psnr", "ssim")
+
+
+def _decimals(column: str) -> tuple[int, int]:
+    return _DECIMALS.get(column.split("_", 1)[0], _DECIMALS.get(column, (2, 2)))
+
+
+def _cell(mean: float, std: float, decimals: tuple[int, int], bold=lambda s: s, pm: str = " ± ") -> str:
+    if pd.isna(mean):
+        return EMPTY
+    text = bold(f"{mean:.{decimals[0]}f}")
+    return text if pd.isna(std) else f"{text}{pm}{std:.{decimals[1]}f}"
+
+
+def _params(row: pd.Series) -> str:
+    if pd.isna(row["params_min"]):
+        return EMPTY
+    low, high = f"{row['params_min']:.2f}", f"{row['params_max']:.2f}"
+    return low if low == high else f"{low}-{high}"
+
+
+def best_rows(summary: pd.DataFrame, column: str, decimals: int = 2) -> set[int]:
+    """Positions of the rows holding the best mean of ``column``, compared as displayed (ties all win)."""
+    values = np.round(summary[column].to_numpy(dtype=float), decimals)
+    if np.isnan(values).all():
+        return set()
+    higher = column.split("_", 1)[0] in _HIGHER_IS_BETTER
+    best = np.nanmax(values) if higher else np.nanmin(values)
+    return set(np.flatnonzero(values == best).tolist())
+
+
+def headers(layout: TableLayout) -> list[str]:
+    """Flat column names of the text table."""
+    per_condition = [f"{condition_label(c)} {m.upper()}" for c in layout.conditions for m in layout.metrics]
+    extras = [EXTRA_LABELS.get(e, e) for e in layout.extras]
+    return ["Method", *layout.mark_columns, "n", "Params (M)", *per_condition, *extras]
+
+
+def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ") -> list[list[str]]:
+    """The cells of every row as strings; ``bold`` wraps best means (LaTeX), ``pm`` joins mean and std."""
+    columns = value_columns(layout)
+    best = {c: best_rows(summary, f"{c}_mean", _decimals(c)[0]) for c in columns} if bold else {}
+    rows = []
+    for i, (_, row) in enumerate(summary.iterrows()):
+        label = row["label"] + ("" if row["complete"] else DAGGER)
+        cells = [label, *(row[m] for m in layout.mark_columns), str(row["n"]), _params(row)]
+        for c in columns:
+            wrap = bold if i in best.get(c, ()) else (lambda s: s)
+            cells.append(_cell(row[f"{c}_mean"], row[f"{c}_std"], _decimals(c), wrap, pm))
+        rows.append(cells)
+    return rows
+
+
+# --- Markdown -----------------------------------------------------------------------------------------------
+def to_markdown(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> str:
+    table = pipe_table(headers(layout), text_rows(summary, layout))
+    return f"**{caption(layout, expected_seeds)}**\n\n{table}"
+
+
+def pipe_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(r) for r in rows)]) + "\n"
+
+
+def frame_to_markdown(frame: pd.DataFrame, floats: str = "{:.4f}") -> str:
+    """Any small frame (e.g. the paper comparison) as a pipe table."""
+    as_text = lambda v: EMPTY if pd.isna(v) else floats.format(v) if isinstance(v, float) else str(v)  # noqa: E731
+    return pipe_table(list(frame.columns), [[as_text(v) for v in r] for r in frame.itertuples(index=False)])
+
+
+# --- LaTeX --------------------------------------------------------------------------------------------------
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+_TEX_SYMBOLS = {"λ": r"$\lambda$", "σ": r"$\sigma$", "×": r"$\times$", "±": r"$\pm$", DAGGER: r"$^\dagger$",
+                EMPTY: "--"}
+
+
+def tex_escape(text: str) -> str:
+    escaped = "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+    return "".join(_TEX_SYMBOLS.get(ch, ch) for ch in escaped)
+
+
+def _tex_value(cell: str) -> str:
+    return "--" if cell == EMPTY else f"${cell}$"
+
+
+def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> str:
+    """A booktabs table: grouped condition headers over PSNR/SSIM, ``$m \\pm s$`` cells, best mean bold."""
+    lead = 1 + len(layout.mark_columns) + 2
+    metrics = len(layout.metrics)
+    spec = "l" + "c" * (lead - 1 + metrics * len(layout.conditions) + len(layout.extras))
+    top = ["Method", *layout.mark_columns, "n", "Params"]
+    top += [rf"\multicolumn{{{metrics}}}{{c}}{{{tex_escape(condition_label(c))}}}" for c in layout.conditions]
+    top += [EXTRA_LABELS.get(e, e) for e in layout.extras]
+    rules = [rf"\cmidrule(lr){{{lead + 1 + i * metrics}-{lead + (i + 1) * metrics}}}"
+             for i in range(len(layout.conditions))]
+    sub = [""] * (lead - 1) + ["(M)"] + [m.upper() for _ in layout.conditions for m in layout.metrics]
+    sub += [""] * len(layout.extras)
+    best_params = best_rows(summary, "params_mean")
+    body = []
+    for i, cells in enumerate(text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ")):
+        head, params, values = cells[:lead - 1], cells[lead - 1], cells[lead:]
+        params = "--" if params == EMPTY else params.replace("-", "--")
+        params = rf"\textbf{{{params}}}" if i in best_params else params
+        body.append(" & ".join([*map(tex_escape, head), params, *map(_tex_value, values)]) + r" \\")
+    top_line = " & ".join(t if t.startswith("\\multicolumn") else tex_escape(t) for t in top) + r" \\"
+    return "\n".join([
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(caption(layout, expected_seeds))}}}",
+        rf"\label{{tab:{layout.table_id.replace('_', '-')}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+        top_line, " ".join(rules), " & ".join(map(tex_escape, sub)) + r" \\", r"\midrule",
+        *body, r"\bottomrule", r"\end{tabular}", r"\end{table}", "",
+    ])
+
+
+def frame_to_latex(frame: pd.DataFrame, floats: str = "{:.4f}") -> str:
+    """Any small frame as a booktabs tabular (no bold): for the paper comparison."""
+    as_text = lambda v: "--" if pd.isna(v) else floats.format(v) if isinstance(v, float) else tex_escape(v)  # noqa: E731
+    rows = [" & ".join(as_text(v) for v in r) + r" \\" for r in frame.itertuples(index=False)]
+    return "\n".join([rf"\begin{{tabular}}{{{'l' * len(frame.columns)}}}", r"\toprule",
+                      " & ".join(tex_escape(c) for c in frame.columns) + r" \\", r"\midrule", *rows,
+                      r"\bottomrule", r"\end{tabular}", ""])
+
+
+# --- files --------------------------------------------------------------------------------------------------
+def write_csv(summary: pd.DataFrame, path: str | Path) -> Path:
+    """Full-precision numbers, so ``pandas.read_csv`` gives back the same values."""
+    summary.to_csv(path, index=False)
+    return Path(path)
+
+
+def write_parquet(summary: pd.DataFrame, path: str | Path) -> Path:
+    summary.to_parquet(path, index=False)
+    return Path(path)
