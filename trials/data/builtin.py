@@ -23,11 +23,11 @@ GRAY_TEST = COLOR_TEST + ("camera", "coins")
 
 
 def builtin_set(split: str, color: bool) -> ImageSet:
-    """``split`` is 'search' or 'test'. Arrays are shared between calls and read-only."""
+    """``split`` is 'search' or 'test'; decoded once per process, each call gets its own copies."""
     lists = {("search", True): COLOR_SEARCH, ("test", True): COLOR_TEST}
     lists |= {("search", False): GRAY_SEARCH, ("test", False): GRAY_TEST}
     names = lists[(split, color)]
-    return ImageSet("builtin", [_builtin_image(name, color) for name in names], names)
+    return ImageSet("builtin", [_builtin_image(name, color).copy() for name in names], names)
 
 
 @cache
