@@ -114,8 +114,11 @@ def layout_for(ablation: str, task: str) -> TableLayout:
 def resolve(layout: TableLayout, runs: pd.DataFrame) -> TableLayout:
     """The layout with concrete rows and conditions for these runs (see the module docstring)."""
     selected = select_runs(runs, layout, finished_only=False)
-    rows = _rows(layout, selected)
-    return replace(layout, rows=rows, conditions=_conditions(layout, runs.columns))
+    conditions = _conditions(layout, runs.columns)
+    title = layout.title
+    if layout.conditions and conditions != layout.conditions:
+        title += " [conditions from the runs, not the paper's]"
+    return replace(layout, rows=_rows(layout, selected), conditions=conditions, title=title)
 
 
 def _rows(layout: TableLayout, runs: pd.DataFrame) -> tuple[Row, ...]:
