@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from trials.data.builtin import builtin_set
-from trials.data.images import ImageSet, read_image
-from trials.data.readers import LAYOUTS, find_files
+from trials.data.images import ImageSet
+from trials.data.readers import LAYOUTS, decode, find_files
 
 DATASET_KINDS = tuple(LAYOUTS)
 EXPECTED_COUNTS = {"bsd500": {"search": 300, "test": 200}, "div2k": {"search": 800}, "set5": {"test": 5}}
@@ -19,9 +19,9 @@ def check_folder(path: Path | str | None, kind: str) -> str:
     found = find_files(kind, Path(path))
     lines = [f"{kind} at {found.root}"]
     for split, files in found.splits.items():
-        lines.append(_split_line(split, [read_image(f, color=None).shape for f in files], kind))
+        lines.append(_split_line(split, [decode(f, kind, color=None).shape for f in files], kind))
     for scale, files in found.lr.items():
-        sizes = [read_image(f, color=None).shape for f in files]
+        sizes = [decode(f, kind, color=None).shape for f in files]
         lines.append(f"  LR x{scale}: {len(files)} files, {_size_range(sizes)}")
     if not found.lr and kind != "bsd500":
         lines.append("  LR: none on disk; made by bicubic downsampling")

@@ -66,7 +66,3 @@ def _pixels(pil: Image.Image) -> np.ndarray:
     if pil.mode in ("1", "L", "LA"):
         return (np.asarray(pil.convert("L"), dtype=np.float32) / 255.0)[..., None]
     return np.asarray(pil.convert("RGB"), dtype=np.float32) / 255.0
-
-
-def read_images(paths: list[Path], color: bool) -> list[np.ndarray]:
-    return [read_image(path, color) for path in paths]

@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from trials.data.errors import DataError
-from trials.data.images import list_images
+from trials.data.images import list_images, read_image
 
 BENCHMARKS = ("set5", "set14", "bsd100", "urban100", "manga109")
 _LR_HELP = "optional LR_bicubic/X{s}/<stem>x{s}.png next to HR/"
@@ -53,6 +55,14 @@ def find_files(kind: str, root: Path | str) -> FoundFiles:
 
 def layout_error(folder: Path, kind: str, problem: str) -> DataError:
     return DataError(f"{folder}: {problem}; expected a {kind} folder laid out as {LAYOUTS[kind]}")
+
+
+def decode(path: Path, kind: str, color: bool | None) -> np.ndarray:
+    """``read_image`` whose errors also say which layout was being read."""
+    try:
+        return read_image(path, color)
+    except DataError as err:
+        raise DataError(f"{err}; reading a {kind} folder laid out as {LAYOUTS[kind]}") from err
 
 
 def _images_in(folder: Path, kind: str) -> list[Path]:

@@ -8,8 +8,8 @@ import numpy as np
 from trials.data.builtin import builtin_set
 from trials.data.degrade import align_lr
 from trials.data.errors import DataError
-from trials.data.images import ImageSet, read_image, read_images
-from trials.data.readers import BENCHMARKS, FoundFiles, find_files, layout_error
+from trials.data.images import ImageSet
+from trials.data.readers import BENCHMARKS, FoundFiles, decode, find_files, layout_error
 
 SEARCH_KINDS = ("builtin", "bsd500", "div2k")
 TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS)
@@ -78,17 +78,20 @@ def _read_set(
     kind: str, found: FoundFiles, split: str, color: bool, scales: Sequence[int], min_size: int
 ) -> ImageSet:
     paths = found.splits[split]
-    images = read_images(paths, color)
-    lr = {s: _read_lr(found.lr[s], images, s, color) for s in scales if s in found.lr}
+    images = [decode(path, kind, color) for path in paths]
+    lr = {s: _read_lr(found.lr[s], images, s, color, kind) for s in scales if s in found.lr}
     image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
     return _checked_size(image_set, paths, min_size, kind)
 
 
-def _read_lr(paths: list[Path], hr_images: list[np.ndarray], scale: int, color: bool) -> list[np.ndarray]:
+def _read_lr(
+    paths: list[Path], hr_images: list[np.ndarray], scale: int, color: bool, kind: str
+) -> list[np.ndarray]:
     aligned = []
     for path, hr in zip(paths, hr_images, strict=True):
+        lr = decode(path, kind, color)
         try:
-            aligned.append(align_lr(read_image(path, color), hr, scale)[0])
+            aligned.append(align_lr(lr, hr, scale)[0])
         except DataError as err:
             raise DataError(f"{path}: {err}") from err
     return aligned
