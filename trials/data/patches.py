@@ -43,7 +43,11 @@ def dihedral(patch: np.ndarray, crop: Crop) -> np.ndarray:
 
 
 class PatchSampler(Dataset):
-    """Random patch batches for 'denoise' or 'sr'; also a map-style Dataset whose item ``step`` is a batch."""
+    """Random patch batches for 'denoise' or 'sr'; also a map-style Dataset whose item ``step`` is a batch.
+
+    ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a');
+    ``sigmas`` is drawn per sample (denoising); ``lr_images`` are LR files matching ``images`` (SR).
+    """
 
     def __init__(
         self,

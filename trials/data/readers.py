@@ -39,11 +39,12 @@ class FoundFiles:
 
 
 def find_files(kind: str, root: Path | str) -> FoundFiles:
+    """Check the layout and list the files (nothing decoded yet)."""
     root = Path(root)
     if kind not in FOLDER_KINDS:
         raise DataError(f"{root}: {kind!r} is not a data set read from a folder; use one of {FOLDER_KINDS}")
     if not root.is_dir():
-        raise DataError(f"{root}: folder not found; expected a {kind} folder laid out as {LAYOUTS[kind]}")
+        raise layout_error(root, kind, "folder not found")
     if kind == "bsd500":
         return _find_bsd500(root)
     hr_folder = root / ("DIV2K_train_HR" if kind == "div2k" else "HR")
