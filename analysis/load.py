@@ -3,10 +3,10 @@ a Ray Tune results folder when MLflow cannot be reached.
 
 Cache: ``<cache_dir>/<key>.parquet`` plus ``<key>.json`` holding a fingerprint, key = hash of (tracking URI,
 experiment, parent run). ``refresh='auto'`` compares the stored fingerprint with a fresh one taken by three
-``max_results=1`` queries (newest start time, latest end time, whether any run is RUNNING) and reloads only
-when it differs or a run is still running; ``'always'`` reloads; ``'never'`` reads the cache without touching
-MLflow (offline use). A run deleted, or a metric logged to an already finished run, does not change the
-fingerprint: ask for ``refresh='always'`` then.
+``max_results=1`` queries (newest start time, latest end time, whether any trial run is RUNNING) and reloads
+only when it differs or a trial is still running; ``'always'`` reloads; ``'never'`` reads the cache without
+touching MLflow (offline use). A run deleted, or a metric logged to an already finished run, does not change
+the fingerprint: ask for ``refresh='always'`` then.
 """
 
 import hashlib
@@ -23,6 +23,8 @@ from trials import metric_names as mn
 Refresh = Literal["auto", "always", "never"]
 PAGE_SIZE = 1000
 _PARENT_TAG = "mlflow.parentRunId"
+# Trial runs carry the setting tag; a parent run stays RUNNING for a whole ablation and must not count.
+_RUNNING_TRIAL = f"attributes.status = 'RUNNING' and tags.`{mn.TAG_SETTING}` LIKE '%'"
 
 
 # --- MLflow -------------------------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ class _Query:
     def fingerprint(self) -> dict:
         newest = next(iter(self._search(1, ["attributes.start_time DESC"])), None)
         latest_end = next(iter(self._search(1, ["attributes.end_time DESC"])), None)
-        running = next(iter(self._search(1, extra="attributes.status = 'RUNNING'")), None)
+        running = next(iter(self._search(1, extra=_RUNNING_TRIAL)), None)
         return {
             "newest_run": newest.info.run_id if newest else None,
             "newest_start": newest.info.start_time if newest else None,

@@ -35,14 +35,14 @@ def cast_series(values: pd.Series) -> pd.Series:
     """A column of strings as bool, Int64, float64 or string: the narrowest type all its values parse as."""
     present = values.dropna().astype(str)
     if present.empty:
-        return values.astype(object)
+        return values.astype("str")
     if present.str.lower().isin(_BOOL).all():
         return values.map(lambda v: v if pd.isna(v) else _BOOL[str(v).lower()]).astype("boolean")
     numbers = pd.to_numeric(present, errors="coerce")
     if numbers.notna().all():
         integral = present.str.fullmatch(r"[+-]?\d+").all()
         return pd.to_numeric(values, errors="coerce").astype("Int64" if integral else "float64")
-    return values.astype(object).where(values.notna(), None)
+    return values.astype("str")
 
 
 def cast_params(frame: pd.DataFrame) -> pd.DataFrame:

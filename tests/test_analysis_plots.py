@@ -1,0 +1,68 @@
+"""Every picture is written as a non-empty PNG; the report folder holds what it links to."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import plots
+from analysis.api import build_report
+from analysis.synthetic import synthetic_runs
+from search_space.genotype import Genotype
+from search_space.ops import PRIMITIVES
+
+PNG = b"\x89PNG"
+CELL = ((("sep_conv_3x3", 0), ("dil_conv_5x5", 1)), (("conv_3x3", 0), ("skip_connect", 2)),
+        (("sep_conv_5x5", 1), ("dil_conv_3x3", 3)))
+
+
+def _genotype(lwas: bool, path) -> Genotype:
+    other = ((("skip_connect", 0), ("conv_3x3", 1)),) + CELL[1:]
+    cells = (CELL, other) if lwas else (CELL,)
+    return Genotype(task="denoise", in_channels=1, scale=1, cells=cells, width_multipliers=(1.0, 1.5),
+                    path=path, base_width=20, residual=True, lwas=lwas)
+
+
+def _curves(runs: pd.DataFrame) -> pd.DataFrame:
+    rows = [(r.run_id, r.setting, r.seed, "val_psnr", e, 25 + np.log1p(e)) for r in runs.itertuples()
+            for e in range(5)]
+    return pd.DataFrame(rows, columns=["run_id", "setting", "seed", "metric", "step", "value"])
+
+
+def _is_png(path) -> bool:
+    return path.exists() and path.stat().st_size > 1000 and path.read_bytes()[:4] == PNG
+
+
+def test_plot_primitives_match_the_search_space():
+    assert plots.PRIMITIVES == PRIMITIVES
+
+
+@pytest.mark.parametrize("lwas,path", [(True, (0, 1)), (False, None)])
+def test_genotype_figure(tmp_path, lwas, path):
+    assert _is_png(plots.plot_genotype(_genotype(lwas, path), tmp_path / "g.png"))
+
+
+def test_weight_heat_maps(tmp_path):
+    rng = np.random.default_rng(0)
+    assert _is_png(plots.plot_alpha(rng.normal(size=(2, 9, 7)), tmp_path / "a.png"))
+    assert _is_png(plots.plot_beta(rng.normal(size=(2, 3, 3)), tmp_path / "b.png"))
+    assert plots.edge_names(2) == ["$c_{k-2}$ → 0", "$c_{k-1}$ → 0", "$c_{k-2}$ → 1", "$c_{k-1}$ → 1",
+                                   "0 → 1"]
+
+
+def test_run_plots(tmp_path):
+    runs = synthetic_runs(9)
+    assert _is_png(plots.plot_tradeoff(runs, "sigma30", tmp_path / "t.png"))
+    assert _is_png(plots.plot_curves(_curves(runs), tmp_path / "c.png"))
+    assert _is_png(plots.plot_curves(_curves(runs), tmp_path / "s.png", band="std"))
+
+
+def test_report_folder(tmp_path):
+    runs = synthetic_runs(10)
+    report = build_report(runs, "lwas", "denoise", tmp_path, curves=_curves(runs),
+                          genotypes={"lwas seed 0": _genotype(True, (0, 1))})
+    text = report.read_text()
+    for name in ("table.md", "table.tex", "table.csv", "table.parquet", "comparison.csv",
+                 "tradeoff_sigma30.png", "curves_val_psnr.png", "genotype_lwas_seed_0.png"):
+        assert (tmp_path / name).exists() and name in text, name
+    html = (tmp_path / "report.html").read_text()
+    assert '<img src="genotype_lwas_seed_0.png"' in html and "<table>" in html

@@ -1,0 +1,155 @@
+"""Tables from hand-built runs: the numbers in each cell, row/column order, flags, LaTeX and CSV output."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import render
+from analysis.api import table, table_text
+from analysis.load import tidy
+from analysis.tables import PAPER_LAYOUTS, layout_for, resolve, summarize
+from trials import metric_names as mn
+
+SIGMAS = ("sigma30", "sigma50", "sigma70")
+
+
+def _run(setting: str, seed: int, psnr30: float, params: float, ablation: str = "lwas",
+         status: str = "FINISHED", task: str = "denoise", start: int = 0, **metrics: float) -> dict:
+    record = {"run_id": f"{setting}-{seed}-{start}", "status": status, "start_time": 1000 * start,
+              mn.TAG_ABLATION: ablation, mn.TAG_SETTING: setting, mn.TAG_SEED: str(seed), mn.TAG_TASK: task,
+              mn.PARAMS_M: params, mn.psnr("sigma30"): psnr30, mn.ssim("sigma30"): psnr30 / 35}
+    record.update({mn.psnr("sigma50"): psnr30 - 2.4, mn.ssim("sigma50"): 0.76,
+                   mn.psnr("sigma70"): psnr30 - 3.8, mn.ssim("sigma70"): 0.70 + seed / 1000})
+    record.update(metrics)
+    return record
+
+
+@pytest.fixture
+def runs() -> pd.DataFrame:
+    """lwas ablation: 3 seeds everywhere except lwas_resl (2 seeds) and resl (none); plus noise to ignore."""
+    values = {"rsws": [28.9, 29.0, 28.7], "basic": [29.1, 29.2, 29.15], "lwas": [29.3, 29.1, 29.12],
+              "lwas_resl": [29.25, 29.21]}
+    records = [_run(s, seed, v, 0.2 + 0.01 * seed + 0.05 * i)
+               for i, (s, vs) in enumerate(values.items()) for seed, v in enumerate(vs)]
+    records += [_run("basic", 5, 10.0, 9.0, status="FAILED"),  # failed: not counted
+                _run("basic", 0, 1.0, 9.0, ablation="width"),  # another ablation
+                _run("lwas_resl", 1, 20.0, 9.0, start=-5)]  # an older duplicate of seed 1: the later one wins
+    return tidy(records)
+
+
+def test_each_cell_is_numpy_mean_and_sample_std(runs):
+    summary, layout = table(runs, "lwas", "denoise")
+    finished = runs[(runs.status == "FINISHED") & (runs.ablation == "lwas") & (runs[mn.psnr("sigma30")] > 25)]
+    for _, row in summary[summary.n > 0].iterrows():
+        group = finished[finished.setting == row.setting]
+        for condition in SIGMAS:
+            for metric in ("psnr", "ssim"):
+                values = group[f"{metric}_{condition}"].to_numpy()
+                assert row[f"{metric}_{condition}_mean"] == pytest.approx(np.mean(values), abs=1e-12)
+                assert row[f"{metric}_{condition}_std"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+        assert row.params_min == pytest.approx(group.params_m.min())
+        assert row.params_max == pytest.approx(group.params_m.max())
+
+
+def test_rows_and_columns_in_paper_order(runs):
+    summary, layout = table(runs, "lwas", "denoise")
+    assert list(summary.setting) == ["rsws", "basic", "lwas", "resl", "lwas_resl"]
+    assert list(summary.LWAS) == ["-", "no", "yes", "no", "yes"] and list(summary.ResL) == ["-", "no", "no",
+                                                                                          "yes", "yes"]
+    means = [c for c in summary.columns if c.endswith("_mean") and c != "params_mean"]
+    assert means == [f"{m}_{c}_mean" for c in SIGMAS for m in ("psnr", "ssim")]
+    header = render.headers(layout)
+    assert header[:5] == ["Method", "LWAS", "ResL", "n", "Params (M)"]
+    assert header[5:] == [f"σ={s} {m}" for s in (30, 50, 70) for m in ("PSNR", "SSIM")]
+    sr = PAPER_LAYOUTS[("lwas", "sr")]
+    assert sr.conditions == ("set5_x4", "set14_x4", "bsd100_x4", "urban100_x4")
+
+
+def test_missing_seed_and_empty_setting_are_flagged(runs):
+    summary, layout = table(runs, "lwas", "denoise", expected_seeds=3)
+    by = summary.set_index("setting")
+    assert by.loc["lwas_resl", "n"] == 2 and not by.loc["lwas_resl", "complete"]
+    assert by.loc["resl", "n"] == 0 and not by.loc["resl", "complete"]
+    assert np.isnan(by.loc["resl", "psnr_sigma30_mean"]) and np.isnan(by.loc["resl", "params_min"])
+    assert by.loc["basic", "n"] == 3 and by.loc["basic", "complete"]
+    text = render.to_markdown(summary, layout, 3)
+    flagged = [line for line in text.splitlines() if render.DAGGER in line and line.startswith("| HiNAS")]
+    assert len(flagged) == 2
+    assert "| resl" not in text and render.EMPTY in flagged[0]
+
+
+def test_a_single_seed_has_no_std(runs):
+    one = tidy([_run("basic", 0, 29.0, 0.3)])
+    summary, _ = table(one, "lwas", "denoise")
+    row = summary.set_index("setting").loc["basic"]
+    assert row.psnr_sigma30_mean == 29.0 and np.isnan(row.psnr_sigma30_std)
+
+
+def _braces_balanced(text: str) -> bool:
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", text):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def test_latex_is_well_formed_with_the_best_in_bold(runs):
+    summary, layout = table(runs, "lwas", "denoise")
+    tex = render.to_latex(summary, layout, 3)
+    assert _braces_balanced(tex)
+    assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 1
+    body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0].strip().splitlines()
+    assert len(body) == len(layout.rows) == 5
+    assert all(line.count("&") == len(render.headers(layout)) - 1 for line in body)
+    assert all(line.count("$") % 2 == 0 for line in tex.splitlines())
+    best = summary.psnr_sigma30_mean.idxmax()  # lwas_resl: mean 29.23
+    assert r"\mathbf{29.23}" in body[best] and body[best].startswith(r"HiNAS$^\dagger$ & yes & yes")
+    assert sum(r"\mathbf{" in line.split("&")[5] for line in body) == 1  # one bold per column
+    assert r"\textbf{" in body[summary.params_mean.idxmin()]  # fewest params: bold too
+    assert r"\pm" in tex and "±" not in tex
+
+
+def test_csv_round_trips(runs, tmp_path):
+    summary, _ = table(runs, "lwas", "denoise")
+    back = pd.read_csv(render.write_csv(summary, tmp_path / "t.csv"))
+    pd.testing.assert_frame_equal(back, summary, check_dtype=False, check_exact=True)
+    back = pd.read_parquet(render.write_parquet(summary, tmp_path / "t.parquet"))
+    pd.testing.assert_frame_equal(back, summary, check_dtype=False, check_exact=True)
+
+
+def test_lambda_rows_are_sorted_values_and_cost_columns_exist():
+    records = [_run(f"lam{lam}", seed, 29.0, 0.3, ablation="lambda") for lam in ("1.0", "0.3", "0", "0.6")
+               for seed in range(3)]
+    summary, layout = table(tidy(records), "lambda", "denoise")
+    assert list(summary.setting) == ["lam0", "lam0.3", "lam0.6", "lam1.0"]
+    assert list(summary.label)[1] == "λ = 0.3"
+    sharing = layout_for("cellsharing", "denoise")
+    assert sharing.extras == (mn.SEARCH_GPU_HOURS, mn.PEAK_MEMORY_MB)
+
+
+def test_builtin_sr_conditions_come_from_the_columns():
+    records = [_run(s, seed, 29.0, 0.3, task="sr", **{mn.psnr("builtin_x4"): 30.0 + seed,
+                                                       mn.ssim("builtin_x4"): 0.9})
+               for s in ("basic", "lwas") for seed in range(3)]
+    frame = tidy(records).drop(columns=[mn.psnr(c) for c in SIGMAS] + [mn.ssim(c) for c in SIGMAS])
+    layout = resolve(layout_for("lwas", "sr"), frame)
+    assert layout.conditions == ("builtin_x4",)
+    summary = summarize(frame, layout)
+    assert summary.set_index("setting").loc["basic", "psnr_builtin_x4_mean"] == pytest.approx(31.0)
+    assert "built-in ×4" in table_text(frame, "lwas", "sr")
+
+
+def test_partially_present_paper_conditions_stay_as_empty_columns(runs):
+    partial = runs.drop(columns=[mn.psnr("sigma70"), mn.ssim("sigma70")])
+    layout = resolve(layout_for("lwas", "denoise"), partial)
+    assert layout.conditions == SIGMAS
+
+
+def test_table_text_formats(runs):
+    assert table_text(runs, "lwas", "denoise", "csv").startswith("setting,label,LWAS,ResL,n,complete")
+    assert r"\begin{tabular}" in table_text(runs, "lwas", "denoise", "tex", compare_paper=True)
+    compared = table_text(runs, "lwas", "denoise", "md", compare_paper=True)
+    assert "paper_mean" in compared and "29.1500" in compared
