@@ -57,7 +57,8 @@ class SearchCell(nn.Module):
                 for k, op in enumerate(self.edges[e]):
                     term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None,
                                     op_weights[e, k])
-                    total = term if total is None else total + term
+                    # In place is safe: the first term is always a fresh conv output (see assert below).
+                    total = term if total is None else total.add_(term)
             states.raw.append(total)
         return torch.cat(states.raw[2:], dim=1)
 
@@ -93,4 +94,5 @@ class DerivedCell(nn.Module):
         return torch.cat(states.raw[2:], dim=1)
 
 
+assert OPS[PRIMITIVES[0]](1, False).preactivated, "first op must produce a fresh tensor"
 assert PRIMITIVES[: len(DERIVABLE)] == DERIVABLE, "alpha columns of derivable ops must come first"

@@ -26,6 +26,7 @@ def derive_cell(op_weights: torch.Tensor, nodes: int) -> CellGenotype:
 
 def transition_log_probs(beta_probs: torch.Tensor) -> list[dict[tuple[int, int], float]]:
     """Per layer, {(source level, destination level): log p}. Layer 0's source is the stem (level 0)."""
+    beta_probs = beta_probs.detach()
     layers, levels, _ = beta_probs.shape
     out = []
     for layer in range(layers):

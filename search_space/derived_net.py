@@ -8,7 +8,7 @@ wiring restricted to one path (see supernet.py).
 import torch
 from torch import nn
 
-from .blocks import Head, Projection, Stem, head_channels, reconstruct
+from .blocks import Head, Projection, Stem, channels_last, head_channels, reconstruct, to_channels_last
 from .cell import DerivedCell
 from .genotype import Genotype
 
@@ -33,8 +33,10 @@ class DerivedNet(nn.Module):
             self.cells.append(DerivedCell(width, g.cell_for_layer(layer)))
             src_in = width
         self.head = Head(g.nodes * widths[-1], g.head_width, head_channels(g.task, g.in_channels, g.scale))
+        to_channels_last(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = channels_last(x)
         newer, older = self.stem(x)
         for (proj_new, proj_old), cell in zip(self.projections, self.cells, strict=True):
             s1, s0 = proj_new(newer), proj_old(older)

@@ -35,6 +35,9 @@ class Genotype:
     head_width: int = 64
 
     def __post_init__(self) -> None:
+        # Canonical types, so that a genotype equals its own JSON round-trip (2 and 2.0 print differently).
+        object.__setattr__(self, "width_multipliers", tuple(float(m) for m in self.width_multipliers))
+        object.__setattr__(self, "stem_multiplier", float(self.stem_multiplier))
         self.validate()
 
     @property
@@ -93,7 +96,7 @@ class Genotype:
         data["cells"] = tuple(
             tuple(tuple((str(op), int(idx)) for op, idx in node) for node in cell) for cell in data["cells"]
         )
-        data["width_multipliers"] = tuple(float(m) for m in data["width_multipliers"])
+        data["width_multipliers"] = tuple(data["width_multipliers"])
         if data.get("path") is not None:
             data["path"] = tuple(int(p) for p in data["path"])
         return cls(**data)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 NEGATIVE_SLOPE = 0.2
 
@@ -69,25 +70,46 @@ class ConvBN(nn.Module):
 
 
 class SepConv(nn.Module):
-    """Twice: LeakyReLU -> depthwise k x k -> pointwise 1x1 -> BN (the DARTS separable conv)."""
+    """Twice: LeakyReLU -> depthwise k x k -> pointwise 1x1 -> BN (the DARTS separable conv).
+
+    With ``recompute`` (the supernet's default) everything before the last pointwise conv is recomputed
+    during backward instead of stored: that interior holds 4 of the 5 tensors a sep conv would keep,
+    and depthwise/pointwise convs are cheap to redo. Running statistics are updated once per step,
+    not again by the recomputation.
+    """
 
     preactivated = True
 
-    def __init__(self, channels: int, kernel: int, affine: bool):
+    def __init__(self, channels: int, kernel: int, affine: bool, recompute: bool = False):
         super().__init__()
         pad = (kernel - 1) // 2
+        self.recompute = recompute
         self.dw1 = nn.Conv2d(channels, channels, kernel, padding=pad, groups=channels, bias=False)
         self.pw1 = nn.Conv2d(channels, channels, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels, affine=affine)
         self.dw2 = nn.Conv2d(channels, channels, kernel, padding=pad, groups=channels, bias=False)
         self.pw2 = nn.Conv2d(channels, channels, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels, affine=affine)
+        self._first_run = True
 
     def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
-        mid = self.bn1(self.pw1(self.dw1(activated)))
+        if self.recompute and self.training and torch.is_grad_enabled():
+            self._first_run = True
+            mid = checkpoint(self._interior, activated, use_reentrant=False)
+        else:
+            mid = self._interior(activated)
+        return scaled_batch_norm(self.bn2, self.pw2(mid), scale)
+
+    def _interior(self, activated: torch.Tensor) -> torch.Tensor:
+        x = self.pw1(self.dw1(activated))
+        bn = self.bn1
+        # Momentum 0 on autograd's recomputation: the same graph, but running stats move once per step.
+        momentum = (bn.momentum if self._first_run else 0.0) if self.training else 0.0
+        x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, self.training, momentum,
+                         bn.eps)
+        self._first_run = False
         # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
-        mid = F.leaky_relu_(mid, NEGATIVE_SLOPE)
-        return scaled_batch_norm(self.bn2, self.pw2(self.dw2(mid)), scale)
+        return self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE))
 
 
 class Identity(nn.Module):
@@ -108,10 +130,12 @@ class Zero(nn.Module):
 
 OpFactory = Callable[[int, bool], nn.Module]
 
+# Constructors take (channels, affine): affine=False builds the supernet's op (BN without affine,
+# interiors recomputed in backward to save memory), affine=True the derived network's.
 OPS: dict[str, OpFactory] = {
     "conv_3x3": lambda c, affine: ConvBN(c, 3, 1, affine),
-    "sep_conv_3x3": lambda c, affine: SepConv(c, 3, affine),
-    "sep_conv_5x5": lambda c, affine: SepConv(c, 5, affine),
+    "sep_conv_3x3": lambda c, affine: SepConv(c, 3, affine, recompute=not affine),
+    "sep_conv_5x5": lambda c, affine: SepConv(c, 5, affine, recompute=not affine),
     "dil_conv_3x3": lambda c, affine: ConvBN(c, 3, 2, affine),
     "dil_conv_5x5": lambda c, affine: ConvBN(c, 5, 2, affine),
     "skip_connect": lambda c, affine: Identity(),

@@ -18,7 +18,7 @@ import operator
 import torch
 from torch import nn
 
-from .blocks import Head, Projection, Stem, head_channels, reconstruct
+from .blocks import Head, Projection, Stem, channels_last, head_channels, reconstruct, to_channels_last
 from .cell import SearchCell
 from .derive import derive_cell, viterbi_path
 from .genotype import Genotype
@@ -60,6 +60,7 @@ class Supernet(nn.Module):
         head_in = sum(b * self.level_width(last, h) for h in self.levels_at(last))
         self.head = Head(head_in, space.head_width, head_channels(space.task, space.in_channels, space.scale))
         self._init_arch_parameters()
+        to_channels_last(self)
 
     # --- structure --------------------------------------------------------------------------------------
     def levels_at(self, layer: int) -> range:
@@ -106,6 +107,7 @@ class Supernet(nn.Module):
 
     # --- forward ----------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = channels_last(x)
         alphas, betas = self.alpha_weights(), self.beta_weights()
         newer, older = self.stem(x)
         outs, ins = {0: newer}, {0: older}
@@ -148,6 +150,7 @@ class Supernet(nn.Module):
         Only the ops, projections and cells on the path run, with weight 1, so only they get gradients.
         The head sees zeros in place of the levels the path does not end on.
         """
+        x = channels_last(x)
         newer, older = self.stem(x)
         src = 0
         levels = arch.path if arch.path is not None else (0,) * self.space.layers

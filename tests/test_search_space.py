@@ -1,0 +1,283 @@
+"""The HiNAS search space: ops, cells, supernet switches, derivation, genotype, derived nets, sampler."""
+
+import collections
+import itertools
+import math
+import random
+import statistics
+
+import pytest
+import torch
+
+from search_space import (
+    DERIVABLE,
+    OPS,
+    PRIMITIVES,
+    DerivedNet,
+    Genotype,
+    SpaceConfig,
+    Supernet,
+    count_parameters,
+    sample_genotype,
+)
+from search_space.derive import derive_cell, path_log_prob, viterbi_path
+
+SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
+
+
+def small_space(**overrides) -> SpaceConfig:
+    return SpaceConfig(**{**SMALL, **overrides})
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+@pytest.mark.parametrize("affine", [False, True])
+def test_every_op_keeps_shape(name, affine):
+    op = OPS[name](6, affine)
+    x = torch.randn(2, 6, 9, 11)
+    assert op(x).shape == x.shape
+
+
+def test_ops_table_and_alpha_columns_agree():
+    assert tuple(OPS) == PRIMITIVES and PRIMITIVES[-1] == "none"
+    assert PRIMITIVES[:-1] == DERIVABLE
+
+
+def test_viterbi_equals_brute_force_over_legal_paths():
+    gen = torch.Generator().manual_seed(0)
+    for layers in (1, 2, 3, 5):
+        space = small_space(layers=layers)
+        net = Supernet(space)
+        for _ in range(60):
+            with torch.no_grad():
+                net.beta.copy_(torch.randn(net.beta.shape, generator=gen) * 3)
+            probs = net.beta_weights()
+            best = max(path_log_prob(probs, p) for p in space.legal_paths)
+            found = viterbi_path(probs)
+            assert found in space.legal_paths
+            assert path_log_prob(probs, found) == pytest.approx(best, abs=1e-9)
+
+
+def test_beta_gives_illegal_moves_exactly_zero_weight():
+    net = Supernet(small_space())
+    probs = net.beta_weights()
+    assert probs[:, 0, 0].eq(0).all()  # level 0 cannot go down
+    assert probs[:, 2, 2].eq(0).all()  # level 2 cannot go up
+    assert torch.allclose(probs.sum(-1), torch.ones_like(probs.sum(-1)))
+
+
+def test_derivation_never_picks_none_and_keeps_two_distinct_inputs():
+    gen = torch.Generator().manual_seed(1)
+    nodes = 4
+    edges = sum(2 + i for i in range(nodes))
+    for _ in range(200):
+        logits = torch.randn(edges, len(PRIMITIVES), generator=gen)
+        logits[:, -1] += 5  # `none` dominates every edge
+        cell = derive_cell(logits.softmax(-1), nodes)
+        for i, node in enumerate(cell):
+            inputs = [j for _, j in node]
+            assert len(node) == 2 and len(set(inputs)) == 2 and all(0 <= j < 2 + i for j in inputs)
+            assert all(op != "none" for op, _ in node)
+
+
+def test_derivation_picks_the_strongest_edges_and_ops():
+    space = small_space(nodes=2, layers=1)
+    net = Supernet(space)
+    with torch.no_grad():
+        net.alpha.zero_()
+        net.alpha[0, 2 + 1, PRIMITIVES.index("dil_conv_5x5")] = 5  # node 1, input 1
+        net.alpha[0, 2 + 2, PRIMITIVES.index("skip_connect")] = 4  # node 1, input 2 (node 0)
+    cell = net.derive().cells[0]
+    assert cell[1] == (("dil_conv_5x5", 1), ("skip_connect", 2))
+
+
+def random_genotypes(count=30, seed=0):
+    rng = random.Random(seed)
+    spaces = [small_space(), small_space(lwas=False), small_space(width_search=False, manual_widths=(2, 2, 2)),
+              SpaceConfig(task="sr", scale=3, in_channels=3, layers=2, nodes=3)]
+    return [sample_genotype(rng.choice(spaces), rng, base_width=rng.choice((8, 20))) for _ in range(count)]
+
+
+def test_genotype_json_round_trip_is_exact():
+    for g in random_genotypes():
+        again = Genotype.from_json(g.to_json())
+        assert again == g and again.to_json() == g.to_json()
+
+
+def test_genotype_rejects_bad_input_with_clear_errors():
+    g = random_genotypes(1)[0]
+    data = g.to_dict()
+    data["cells"][0][0][0][0] = "none"
+    with pytest.raises(ValueError, match="not allowed"):
+        Genotype.from_dict(data)
+    data = g.to_dict()
+    data["colour"] = 1
+    with pytest.raises(ValueError, match="unknown genotype fields"):
+        Genotype.from_dict(data)
+
+
+@pytest.mark.parametrize(("task", "scale", "channels"), [("denoise", 1, 1), ("denoise", 1, 3),
+                                                          ("sr", 2, 3), ("sr", 3, 3), ("sr", 4, 3)])
+@pytest.mark.parametrize("residual", [True, False])
+def test_derived_net_from_genotype_alone_runs_forward_backward(task, scale, channels, residual):
+    space = SpaceConfig(task=task, scale=scale, in_channels=channels, residual=residual, **SMALL)
+    genotype = Genotype.from_json(sample_genotype(space, random.Random(3), base_width=6).to_json())
+    net = DerivedNet(genotype)
+    x = torch.rand(2, channels, 12, 12)
+    y = net(x)
+    assert y.shape == (2, channels, 12 * scale, 12 * scale)
+    y.square().mean().backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+@pytest.mark.parametrize("cell_sharing", [True, False])
+@pytest.mark.parametrize(("task", "scale", "channels"), [("denoise", 1, 1), ("sr", 2, 3), ("sr", 4, 3)])
+def test_supernet_forward_backward_reaches_every_weight_and_arch_parameter(cell_sharing, task, scale, channels):
+    space = SpaceConfig(task=task, scale=scale, in_channels=channels, cell_sharing=cell_sharing, **SMALL)
+    net = Supernet(space)
+    y = net(torch.rand(2, channels, 10, 10))
+    assert y.shape == (2, channels, 10 * scale, 10 * scale)
+    y.square().mean().backward()
+    assert net.alpha.grad is not None and net.alpha.grad.abs().sum() > 0
+    assert net.beta.grad is not None and net.beta.grad.abs().sum() > 0
+    missing = [n for n, p in net.named_parameters() if p.grad is None]
+    assert not missing
+
+
+def test_arch_parameters_are_kept_apart_from_weights():
+    net = Supernet(small_space())
+    arch = {id(p) for p in net.arch_parameters()}
+    weights = {id(p) for p in net.weight_parameters()}
+    assert arch and weights and not arch & weights
+    assert arch | weights == {id(p) for p in net.parameters()}
+
+
+def test_lwas_switch_controls_alpha_sharing():
+    off, on = Supernet(small_space(lwas=False)), Supernet(small_space(lwas=True))
+    edges = small_space().edges_per_cell
+    assert off.alpha.shape == (1, edges, len(PRIMITIVES))
+    assert on.alpha.shape == (3, edges, len(PRIMITIVES))
+    on(torch.rand(2, 1, 8, 8)).mean().backward()
+    assert all(on.alpha.grad[layer].abs().sum() > 0 for layer in range(3))
+    assert len(off.derive().cells) == 1 and len(on.derive().cells) == 3
+
+
+def test_manual_widths_search_only_cells():
+    space = small_space(width_search=False, manual_widths=(1, 2, 4))
+    net = Supernet(space)
+    assert net.beta is None and net.arch_parameters() == [net.alpha]
+    g = net.derive(base_width=20)
+    assert g.path is None and g.node_widths == (20, 40, 80)
+    assert DerivedNet(g)(torch.rand(1, 1, 8, 8)).shape == (1, 1, 8, 8)
+
+
+def test_width_levels_and_first_layer_has_two_cells():
+    net = Supernet(small_space(base_width=10, width_factors=(1, 1.5, 2)))
+    assert set(net.cells[0].keys()) == {"0", "1"}
+    assert set(net.cells[1].keys()) == {"0", "1", "2"}
+    assert [net.level_width(1, h) for h in range(3)] == [10, 15, 20]
+
+
+def test_cell_sharing_off_has_one_cell_per_path():
+    shared, separate = Supernet(small_space()), Supernet(small_space(cell_sharing=False))
+    assert sum(len(c) for c in shared.cells) == 2 + 3 + 3
+    assert sum(len(c) for c in separate.cells) == 2 + 5 + 7
+
+
+def test_single_path_training_leaves_unchosen_ops_without_gradient():
+    space = small_space()
+    net = Supernet(space)
+    arch = sample_genotype(space, random.Random(5))
+    net.forward_path(torch.rand(2, 1, 8, 8), arch).square().mean().backward()
+    assert net.alpha.grad is None and net.beta.grad is None
+    for layer, level in enumerate(arch.path):
+        cell = net.cells[layer][str(level)]
+        chosen = {(node, j, op) for node, pair in enumerate(arch.cells[layer]) for op, j in pair}
+        for node in range(space.nodes):
+            for j in range(2 + node):
+                for k, op_name in enumerate(DERIVABLE):
+                    params = list(cell.edges[sum(2 + i for i in range(node)) + j][k].parameters())
+                    has_grad = any(p.grad is not None for p in params)
+                    if params:
+                        assert has_grad == ((node, j, op_name) in chosen), (layer, node, j, op_name)
+    off_path = [net.cells[layer][str(h)] for layer in range(space.layers) for h in net.levels_at(layer)
+                if h != arch.path[layer]]
+    assert all(p.grad is None for cell in off_path for p in cell.parameters())
+
+
+def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
+    torch.manual_seed(0)
+    recomputed = OPS["sep_conv_3x3"](5, False)
+    stored = OPS["sep_conv_3x3"](5, False)
+    stored.load_state_dict(recomputed.state_dict())
+    stored.recompute = False
+    x = torch.randn(4, 5, 8, 8)
+    grads = []
+    for op in (recomputed, stored):
+        xi = x.clone().requires_grad_()
+        op(xi, torch.tensor(0.7)).square().sum().backward()
+        grads.append(xi.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+    for a, b in zip(recomputed.buffers(), stored.buffers(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_sampler_is_uniform_over_the_discrete_space():
+    space = small_space(layers=3, nodes=3)
+    rng = random.Random(0)
+    draws = 6000
+    genotypes = [sample_genotype(space, rng) for _ in range(draws)]
+
+    def assert_uniform(counter: collections.Counter, outcomes: int, total: int):
+        expected = total / outcomes
+        assert len(counter) == outcomes
+        tolerance = 5 * math.sqrt(expected)  # 5 sigma of a binomial count
+        assert all(abs(c - expected) < tolerance for c in counter.values()), counter
+
+    for node in range(space.nodes):
+        pairs = collections.Counter(tuple(j for _, j in g.cells[0][node]) for g in genotypes)
+        assert_uniform(pairs, math.comb(2 + node, 2), draws)
+    ops = collections.Counter(op for g in genotypes for cell in g.cells for node in cell for op, _ in node)
+    assert_uniform(ops, len(DERIVABLE), sum(ops.values()))
+    paths = collections.Counter(g.path for g in genotypes)
+    assert_uniform(paths, len(space.legal_paths), draws)
+    # Moves follow from uniform paths: compare with their share over the enumerated legal paths.
+    moves = collections.Counter((p[1] - p[0]) for p in (g.path for g in genotypes))
+    legal = collections.Counter(p[1] - p[0] for p in space.legal_paths)
+    for move, count in legal.items():
+        assert moves[move] / draws == pytest.approx(count / len(space.legal_paths), abs=0.03)
+
+
+def test_space_counts_discrete_architectures():
+    space = SpaceConfig(nodes=4, layers=3, lwas=False)
+    per_cell = 1 * 3 * 6 * 10 * 36**4
+    assert space.num_cell_architectures() == per_cell
+    paths = [p for p in itertools.product(range(3), repeat=3) if p[0] <= 1
+             and all(abs(a - b) <= 1 for a, b in zip(p, p[1:], strict=False))]
+    assert space.num_architectures() == per_cell * len(paths)
+
+
+def test_derived_parameter_counts_match_the_paper_range():
+    rng = random.Random(0)
+    denoise = SpaceConfig()
+    counts = [count_parameters(DerivedNet(sample_genotype(denoise, rng, 20))) / 1e6 for _ in range(200)]
+    assert 0.20 <= statistics.median(counts) <= 0.34
+    sr = SpaceConfig(task="sr", scale=4, in_channels=3, layers=2, nodes=3)
+    counts = [count_parameters(DerivedNet(sample_genotype(sr, rng, 30))) / 1e6 for _ in range(200)]
+    assert 0.27 <= statistics.median(counts) <= 0.35
+
+
+def test_search_space_imports_only_torch_and_the_standard_library():
+    import ast
+    import pathlib
+    import sys
+
+    allowed = {"torch"} | set(sys.stdlib_module_names)
+    for path in pathlib.Path("search_space").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            assert all(n.split(".")[0] in allowed for n in names), (path, names)

@@ -1,0 +1,41 @@
+"""The pipeline's checkpoint: one file, written atomically, read with ``torch.load(weights_only=True)``.
+
+It holds tensors, numbers, strings, lists and dicts only, so loading it runs no pickled code.
+Data order needs no saving: every batch and every RSWS draw is a pure function of (seed, step).
+"""
+
+import os
+import random
+from pathlib import Path
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def save(state: dict, run_dir: Path) -> Path:
+    path = run_dir / CHECKPOINT_NAME
+    tmp = path.with_suffix(".tmp")
+    torch.save({**state, "rng": rng_state()}, tmp)
+    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+    return path
+
+
+def load(run_dir: Path) -> dict | None:
+    path = run_dir / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    restore_rng(state.pop("rng"))
+    return state
+
+
+def rng_state() -> dict:
+    version, internal, gauss = random.getstate()
+    return {"python": [version, list(internal), gauss], "torch": torch.get_rng_state()}
+
+
+def restore_rng(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    torch.set_rng_state(state["torch"])

@@ -1,0 +1,63 @@
+"""Scoring a network on (input, target) image pairs with the report metrics (scikit-image PSNR/SSIM)."""
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from trials.metrics import evaluate, run_on_image
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    psnr: float
+    ssim: float
+    seconds_per_image: float = 0.0
+
+    @property
+    def score(self) -> float:
+        """The selection criterion of the search: SSIM + PSNR/100 (hinas-spec section 8)."""
+        return self.ssim + self.psnr / 100
+
+    @staticmethod
+    def mean(items: Sequence["Evaluation"]) -> "Evaluation":
+        return Evaluation(statistics.fmean(e.psnr for e in items), statistics.fmean(e.ssim for e in items),
+                          statistics.fmean(e.seconds_per_image for e in items))
+
+
+class _Forward(torch.nn.Module):
+    """Lets run_on_image (which takes a module) call an arbitrary forward, e.g. a single supernet path."""
+
+    def __init__(self, owner: torch.nn.Module, forward: Callable[[torch.Tensor], torch.Tensor]):
+        super().__init__()
+        self.owner, self._forward = owner, forward
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(x)
+
+
+@torch.no_grad()
+def evaluate_model(net: torch.nn.Module, pairs: Sequence[tuple[np.ndarray, np.ndarray]], space,
+                   tile: int | None = None, forward: Callable | None = None) -> Evaluation:
+    """Mean PSNR/SSIM over pairs; outputs clipped to [0, 1]; SR on Y with `scale` px shaved.
+
+    ``space`` is anything with ``task`` and ``scale`` (a SpaceConfig or a Genotype).
+    """
+    was_training = net.training
+    net.eval()
+    runner = _Forward(net, forward) if forward is not None else net
+    psnrs, ssims, seconds = [], [], []
+    try:
+        for source, target in pairs:
+            start = time.perf_counter()
+            output = run_on_image(runner, source, scale=space.scale, tile=tile)
+            seconds.append(time.perf_counter() - start)
+            p, s = evaluate(output, target, space.task, space.scale)
+            psnrs.append(p)
+            ssims.append(s)
+    finally:
+        net.train(was_training)
+    return Evaluation(statistics.fmean(psnrs), statistics.fmean(ssims), statistics.fmean(seconds))

@@ -1,0 +1,188 @@
+"""One trial, start to end: search -> genotype -> retrain per noise level / scale -> evaluate.
+
+Plain Python (no Ray, no MLflow): the Ray trainable and the ``search`` command both call ``run_trial``;
+``TrialHooks`` is how they watch it. The run folder gets config.json, genotype.json, search.json,
+metrics.json and checkpoint.pt; a second call with the same folder resumes from the checkpoint and ends
+with the same genotype and metrics as an uninterrupted run.
+"""
+
+import json
+import random
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from search_space import Genotype, Supernet
+from trials import checkpoint
+from trials import metric_names as M
+from trials.config import TrialConfig, to_json
+from trials.methods import METHODS
+from trials.retrain import build, conditions, evaluate_condition, train, train_sampler
+from trials.search import SearchState, run_search
+from trials.workload import Workload, prepare
+
+
+class TrialHooks:
+    """Callbacks of a running trial. All optional; the orchestrator's subclass reports to Ray and MLflow."""
+
+    def search_epoch(self, metrics: dict, run_dir: Path) -> None:
+        """After each search epoch, once its checkpoint is on disk."""
+
+    def checkpointed(self, run_dir: Path, phase: str) -> None:
+        """After a retrain checkpoint is on disk."""
+
+    def searched(self, genotype: Genotype, summary: dict, run_dir: Path) -> None:
+        """When the search has chosen its genotype (genotype.json and search.json written)."""
+
+    def finished(self, metrics: dict, run_dir: Path) -> None:
+        """When metrics.json is written."""
+
+
+def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = None) -> dict:
+    run_dir, hooks = Path(run_dir), hooks or TrialHooks()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_config(cfg, run_dir)
+    work = prepare(cfg)  # every data problem surfaces here, before any training
+    device = pick_device(cfg.device)
+    seed_everything(cfg.seed, cfg.deterministic)
+    state = checkpoint.load(run_dir) or {"phase": "search"}
+    if state["phase"] == "search":
+        state = search_phase(cfg, work, device, state, run_dir, hooks)
+    if state["phase"] == "retrain":
+        state = retrain_phase(cfg, work, device, state, run_dir, hooks)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    hooks.finished(metrics, run_dir)
+    return metrics
+
+
+def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
+    torch.manual_seed(cfg.seed)
+    net = Supernet(cfg.space).to(device)
+    method = METHODS[cfg.search.method](net, cfg.search, cfg.seed, cfg.retrain_width())
+    progress = SearchState()
+    if "search" in state:
+        net.load_state_dict(state["search"]["model"])
+        method.load_state_dict(state["search"]["method"])
+        progress = SearchState(**state["search"]["progress"])
+    peak = state.get("peak_memory_mb", 0.0)
+
+    def on_epoch(progress: SearchState) -> None:
+        checkpoint.save({"phase": "search", "peak_memory_mb": max(peak, peak_memory_mb(device)),
+                         "search": {"model": net.state_dict(), "method": method.state_dict(),
+                                    "progress": progress.to_dict()}}, run_dir)
+        hooks.search_epoch(progress.history[-1], run_dir)
+
+    progress = run_search(method, work, progress, device, on_epoch)
+    genotype, selection = method.final_genotype(work.val_pairs, progress.best)
+    summary = search_summary(cfg, progress, selection, max(peak, peak_memory_mb(device)), device)
+    genotype.save(run_dir / "genotype.json")
+    (run_dir / "search.json").write_text(json.dumps(summary, indent=2) + "\n")
+    save_arch_weights(progress.best, run_dir)
+    state = {"phase": "retrain", "genotype": genotype.to_json(), "summary": summary,
+             "retrain": {"index": 0, "iteration": 0, "results": {}, "seconds": 0.0}}
+    checkpoint.save(state, run_dir)
+    hooks.searched(genotype, summary, run_dir)
+    return state
+
+
+def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
+    genotype = Genotype.from_json(state["genotype"])
+    progress = state["retrain"]
+    for index, condition in enumerate(conditions(cfg)):
+        if index < progress["index"]:
+            continue
+        net, optimizer = build(genotype, cfg, condition, device)
+        if progress.get("model") is not None:
+            net.load_state_dict(progress["model"])
+            optimizer.load_state_dict(progress["optimizer"])
+        start = time.perf_counter()
+        seconds_before = progress["seconds"]
+
+        def on_checkpoint(next_iteration: int, index=index, net=net, optimizer=optimizer, start=start,
+                          seconds_before=seconds_before) -> None:
+            progress.update(index=index, iteration=next_iteration, model=net.state_dict(),
+                            optimizer=optimizer.state_dict(),
+                            seconds=seconds_before + time.perf_counter() - start)
+            checkpoint.save(state, run_dir)
+            hooks.checkpointed(run_dir, "retrain")
+
+        train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress["iteration"], device,
+              on_checkpoint, condition)
+        progress["results"][str(condition)] = evaluate_condition(net, work, cfg, condition)
+        progress.update(index=index + 1, iteration=0, model=None, optimizer=None,
+                        seconds=seconds_before + time.perf_counter() - start)
+        checkpoint.save(state, run_dir)
+        hooks.checkpointed(run_dir, "retrain")
+    metrics = final_metrics(state)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    state = {"phase": "done", "genotype": state["genotype"], "summary": state["summary"]}
+    checkpoint.save(state, run_dir)
+    return state
+
+
+def final_metrics(state: dict) -> dict[str, float]:
+    results = list(state["retrain"]["results"].values())
+    metrics = {k: v for r in results for k, v in r.items() if k.startswith(("psnr_", "ssim_"))}
+    summary = state["summary"]
+    metrics.update({
+        M.PARAMS_M: results[0][M.PARAMS_M],
+        M.INFERENCE_MS: float(np.mean([r[M.INFERENCE_MS] for r in results])),
+        M.SEARCH_TIME_S: summary["search_time_s"],
+        M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
+        M.PEAK_MEMORY_MB: summary["peak_memory_mb"],
+        M.RETRAIN_TIME_S: state["retrain"]["seconds"],
+    })
+    return metrics
+
+
+def search_summary(cfg, progress: SearchState, selection, peak_mb: float, device) -> dict:
+    best = progress.best
+    summary = {"method": cfg.search.method, "best_epoch": best.get("epoch"), "best_score": best.get("score"),
+               "best_val_psnr": best.get("psnr"), "best_val_ssim": best.get("ssim"),
+               "search_time_s": progress.seconds, "peak_memory_mb": peak_mb,
+               "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
+    if selection is not None:
+        summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim)
+    return summary
+
+
+def save_arch_weights(best: dict, run_dir: Path) -> None:
+    """alpha/beta softmax of the best epoch, as .npy for heat maps."""
+    for name in ("alpha", "beta"):
+        if name in best:
+            np.save(run_dir / f"{name}.npy", best[name].numpy())
+
+
+def write_config(cfg: TrialConfig, run_dir: Path) -> None:
+    """config.json; resuming with a different config is refused rather than mixing two runs."""
+    path, text = run_dir / "config.json", to_json(cfg)
+    if path.exists() and (run_dir / checkpoint.CHECKPOINT_NAME).exists() and path.read_text() != text:
+        raise ValueError(f"{run_dir} holds a run with a different config; use a new --out folder "
+                         f"or delete {path.name} and {checkpoint.CHECKPOINT_NAME} there to start over")
+    path.write_text(text)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device=cuda but no CUDA GPU is visible; use device=cpu or device=auto")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

@@ -1,0 +1,91 @@
+"""The search loop (hinas-spec section 8): warm-up, alternating A/W steps, validation, best-epoch record.
+
+Epochs are 0-based here; the config's ``eval_from_epoch`` is 1-based as in the paper ("from epoch 61").
+"""
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from search_space import Genotype, Supernet
+from trials import metric_names as M
+from trials.config import SearchConfig
+from trials.methods import SearchMethod
+from trials.workload import Workload
+
+
+@dataclass
+class SearchState:
+    epoch: int = 0  # next epoch to run
+    best: dict = field(default_factory=dict)  # score, epoch, psnr, ssim, genotype (JSON), alpha, beta
+    history: list[dict] = field(default_factory=list)  # one dict of metrics per finished epoch
+    seconds: float = 0.0  # search wall time so far, across resumes
+
+    def to_dict(self) -> dict:
+        return {"epoch": self.epoch, "best": self.best, "history": self.history, "seconds": self.seconds}
+
+
+def weight_lr(cfg: SearchConfig, epoch: int) -> float:
+    """Cosine from w_lr to w_lr_min over the search (paper), or the reference's cosine restarts x poly."""
+    if cfg.w_schedule == "cosine":
+        t = epoch / max(cfg.epochs - 1, 1)
+        return cfg.w_lr_min + 0.5 * (cfg.w_lr - cfg.w_lr_min) * (1 + math.cos(math.pi * t))
+    period = 20
+    cosine = cfg.w_lr_min + 0.5 * (cfg.w_lr - cfg.w_lr_min) * (1 + math.cos(math.pi * (epoch % period) / period))
+    return cosine * (1 - epoch / cfg.epochs) ** 0.9
+
+
+def run_search(method: SearchMethod, work: Workload, state: SearchState, device: torch.device,
+               on_epoch: Callable[[SearchState], None]) -> SearchState:
+    """Runs the remaining epochs; ``on_epoch`` is called after each (it checkpoints and reports)."""
+    cfg, net = method.config, method.supernet
+    net.train()
+    while state.epoch < cfg.epochs:
+        start = time.perf_counter()
+        metrics = _train_epoch(method, work, state.epoch, device)
+        if state.epoch + 1 >= cfg.eval_from_epoch:
+            metrics.update(_validate(method, work, state))
+        state.seconds += time.perf_counter() - start
+        state.history.append({"epoch": state.epoch + 1, **metrics})
+        state.epoch += 1
+        on_epoch(state)
+    return state
+
+
+def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch.device) -> dict:
+    cfg = method.config
+    lr = weight_lr(cfg, epoch)
+    for group in method.w_optimizer.param_groups:
+        group["lr"] = lr
+    losses = []
+    for i in range(work.steps_per_epoch):
+        step = epoch * work.steps_per_epoch + i
+        where = f"search epoch {epoch + 1}, step {i + 1} (global step {step})"
+        if epoch >= cfg.warmup_epochs:
+            method.arch_step(_to(work.train_a.batch(step), device), where)
+        losses.append(method.weight_step(_to(work.train_w.batch(step), device), step, where))
+    return {M.TRAIN_LOSS: sum(losses) / len(losses), "lr": lr}
+
+
+def _validate(method: SearchMethod, work: Workload, state: SearchState) -> dict:
+    result = method.validate(work.val_pairs, state.epoch)
+    metrics = {M.VAL_PSNR: result.psnr, M.VAL_SSIM: result.ssim, M.VAL_SCORE: result.score}
+    if not state.best or result.score > state.best["score"]:
+        state.best = best_record(method.supernet, method.current_genotype(), result, state.epoch + 1)
+    return metrics
+
+
+def best_record(net: Supernet, genotype: Genotype, result, epoch: int) -> dict:
+    record = {"score": result.score, "psnr": result.psnr, "ssim": result.ssim, "epoch": epoch,
+              "genotype": genotype.to_json(), "alpha": net.alpha_weights().detach().cpu()}
+    if net.beta is not None:
+        record["beta"] = net.beta_weights().detach().cpu()
+    return record
+
+
+def _to(batch, device: torch.device):
+    x, y = batch
+    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
