@@ -1,7 +1,232 @@
-"""Commands that need Ray, MLflow or the analysis code: registered here, imported only when run."""
+"""`ablation`, `table` and `report`: the commands that need Ray, MLflow or the analysis code.
+
+`ablation` checks everything it can (names, values, data folder, tracking store) before Ray starts.
+"""
 
 import argparse
+import dataclasses
+from pathlib import Path
+
+from orchestrator.ablations import ABLATION_NAMES, DEFAULT_SEEDS, get_ablation
+from orchestrator.cli import add_config_arguments, build_config
+
+RUNS = Path("runs")
+
+
+def parse_int_list(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be integers separated by commas, e.g. 0,1,2; got {text!r}") from None
+    if not values:
+        raise ValueError(f"{what} is empty")
+    return values
+
+
+def parse_float_list(text: str | None, what: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{what} must be numbers separated by commas, e.g. 0,0.3,0.6; got {text!r}") from None
+
+
+def experiment_name(args: argparse.Namespace) -> str:
+    return args.name or f"{args.ablation}-{args.task}-{args.preset}"
+
+
+def mlflow_experiment(ablation: str, task: str) -> str:
+    return f"hinas-{ablation}-{task}"
+
+
+def make_plan(args: argparse.Namespace):
+    from orchestrator.trainable import trial_config
+    from orchestrator.tuning import Plan
+
+    if args.ablation not in ABLATION_NAMES:
+        raise ValueError(f"unknown ablation {args.ablation!r}; valid: {', '.join(ABLATION_NAMES)}")
+    seeds = parse_int_list(args.seeds, "--seeds")
+    ablation = get_ablation(args.ablation, args.task, parse_float_list(args.lambdas, "--lambdas"))
+    if args.settings:
+        ablation = dataclasses.replace(ablation, settings=tuple(ablation.setting(n) for n in args.settings.split(",")))
+    optuna_samples = 0
+    if args.search == "optuna":
+        if args.ablation != "lambda":
+            raise ValueError("--search optuna chooses lambda: use it with `ablation lambda`")
+        optuna_samples = args.num_samples
+    base = build_config(args)
+    for setting in ablation.settings:  # every trial's config is valid before anything starts
+        trial_config(dataclasses.asdict(base), setting, seeds[0])
+    check_data(base)
+    if args.gpus_per_trial < 0 or args.cpus_per_trial <= 0:
+        raise ValueError("--gpus-per-trial must be >= 0 and --cpus-per-trial > 0")
+    storage_uri = args.storage or str((RUNS / "ray_results").resolve())
+    if "://" not in storage_uri:
+        storage_uri = str(Path(storage_uri).expanduser().resolve())
+    return Plan(ablation=ablation, task=args.task, seeds=seeds, base_config=dataclasses.asdict(base),
+                storage=Path(storage_uri) if "://" not in storage_uri else RUNS, storage_uri=storage_uri,
+                experiment=experiment_name(args), cpus_per_trial=args.cpus_per_trial,
+                gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
+                max_failures=args.max_failures, optuna_samples=optuna_samples)
+
+
+def check_data(cfg) -> None:
+    """The layout of a data folder, checked in the driver without decoding every image."""
+    if cfg.data.kind == "builtin":
+        return
+    from trials.data.readers import find_files
+
+    find_files(cfg.data.kind, cfg.data.root)
+
+
+def print_grid(plan) -> None:
+    print(f"ablation {plan.ablation.name} ({plan.ablation.description}), task {plan.task}: "
+          f"{len(plan.grid())} trials, {plan.cpus_per_trial:g} CPU + {plan.gpus_per_trial:g} GPU each")
+    overrides = {s.name: s.overrides for s in plan.ablation.settings}
+    for i, point in enumerate(plan.grid()):
+        detail = ", ".join(f"{k}={v}" for k, v in overrides.get(point["setting"], {}).items())
+        lam = f" lam={point['lam']}" if "lam" in point else ""
+        print(f"  {i + 1:3d}. setting={point['setting']:<10s} seed={point['seed']}{lam}  {detail}")
+    print(f"Ray results: {plan.experiment_path}")
+
+
+def cmd_ablation(args: argparse.Namespace) -> int:
+    from orchestrator import tracking as tr
+
+    plan = make_plan(args)
+    if args.dry_run:
+        print_grid(plan)
+        return 0
+    uri = args.tracking_uri or tr.default_uri(RUNS.resolve())
+    tr.check_reachable(uri)
+    check_experiment_folder(plan, args.resume)
+    return run_ablation(plan, uri, args)
+
+
+def check_experiment_folder(plan, resume: bool) -> None:
+    if "://" in plan.storage_uri:
+        return  # cloud storage: Tuner.can_restore decides after Ray starts
+    exists = (Path(plan.experiment_path) / "tuner.pkl").exists()
+    if resume and not exists:
+        raise ValueError(f"nothing to resume at {plan.experiment_path}; run without --resume to start it")
+    if exists and not resume:
+        raise ValueError(f"{plan.experiment_path} already holds this ablation; pass --resume to finish it, "
+                         f"or --name NEW to start another")
+
+
+def run_ablation(plan, uri: str, args: argparse.Namespace) -> int:
+    from orchestrator import tracking as tr
+    from orchestrator.tuning import build_tuner, check_resources, start_ray
+
+    dashboard = start_ray(args.address, num_cpus=args.num_cpus)
+    print(f"Ray dashboard: {dashboard or '(not running)'}", flush=True)
+    check_resources(plan)
+    exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task),
+                              (RUNS / "mlartifacts").resolve() if uri.startswith("sqlite") else None)
+    parent = tr.parent_run(uri, exp_id, plan.experiment,
+                           {"ablation": plan.ablation.name, "task": plan.task, tr.TUNE_EXPERIMENT: plan.experiment},
+                           resume=args.resume)
+    tracking = tr.Tracking(uri, exp_id, parent, tr.git_commit(Path.cwd()))
+    failed = True
+    try:
+        results = build_tuner(plan, tracking, restore=args.resume).fit()
+        failed = any(r.error for r in results)
+    finally:
+        tr.finish_parent(uri, parent, failed)
+    print_summary(plan, uri, parent, results)
+    return 1 if failed else 0
+
+
+def print_summary(plan, uri: str, parent: str, results) -> None:
+    from analysis.api import table_text
+    from analysis.load import load_runs
+
+    errors = [r for r in results if r.error]
+    print(f"\n{len(results) - len(errors)} of {len(results)} trials finished"
+          + (f"; failed: {', '.join(str(r.path) for r in errors)}" if errors else ""))
+    runs = load_runs(uri, parent_run_id=parent, refresh="always")
+    if plan.ablation.name == "lambda" or not runs.empty:
+        print(table_text(runs, plan.ablation.name, plan.task, "md", expected_seeds=len(plan.seeds)))
+    store = uri.removeprefix("sqlite:///")
+    print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else f"MLflow: {uri}")
+    print(f"Ray results: {plan.experiment_path}")
+    print(f"Table again: python -m orchestrator table {plan.ablation.name} --task {plan.task} "
+          f"--tracking-uri {uri}" + ("" if uri.startswith("http") else f"   (store: {store})"))
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from analysis.api import table_text
+
+    runs = load_for(args)
+    print(table_text(runs, args.ablation, args.task, args.format, compare_paper=args.compare == "paper",
+                     expected_seeds=args.expected_seeds))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.api import build_report
+    from analysis.load import load_curves
+
+    runs = load_for(args)
+    curves = load_curves(args.tracking_uri or default_uri(), runs)
+    path = build_report(runs, args.ablation, args.task, args.out, curves=curves, expected_seeds=args.expected_seeds)
+    print(f"report: {path}\n        {path.with_suffix('.html')}")
+    return 0
+
+
+def default_uri() -> str:
+    from orchestrator.tracking import default_uri as uri
+
+    return uri(RUNS.resolve())
+
+
+def load_for(args: argparse.Namespace):
+    from analysis.load import load_runs
+    from orchestrator import tracking as tr
+
+    uri = args.tracking_uri or default_uri()
+    tr.check_reachable(uri)
+    runs = load_runs(uri, experiment=mlflow_experiment(args.ablation, args.task), cache_dir=RUNS / "cache")
+    if runs.empty:
+        raise ValueError(f"no runs of ablation {args.ablation} ({args.task}) in {uri}; run "
+                         f"`python -m orchestrator ablation {args.ablation} --task {args.task}` first")
+    return runs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Ablation, table and report commands (added as they are built)."""
+    p = sub.add_parser("ablation", help="run an ablation of the paper as Ray Tune trials tracked in MLflow")
+    p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(ABLATION_NAMES)}")
+    add_config_arguments(p)
+    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help="comma-separated (default 0,1,2)")
+    p.add_argument("--settings", help="run only these settings (comma-separated)")
+    p.add_argument("--lambdas", help="lambda ablation: values to sweep (default 0,0.3,0.6,1.0)")
+    p.add_argument("--search", choices=("grid", "optuna"), default="grid", help="lambda: let Optuna choose")
+    p.add_argument("--num-samples", type=int, default=8, help="trials Optuna runs (with --search optuna)")
+    p.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per trial (fractions allowed)")
+    p.add_argument("--cpus-per-trial", type=float, default=1.0)
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--max-concurrent", type=int, default=None, help="trials at once (default: as resources allow)")
+    p.add_argument("--max-failures", type=int, default=2, help="retries of a failed trial from its checkpoint")
+    p.add_argument("--tracking-uri", help="MLflow store (default sqlite:///<abs>/runs/mlflow.db) or http://HOST:PORT")
+    p.add_argument("--storage", help="Ray results folder or cloud URI (default runs/ray_results)")
+    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray instance)")
+    p.add_argument("--name", help="experiment name (default NAME-TASK-PRESET)")
+    p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
+    p.set_defaults(func=cmd_ablation)
+
+    for name, func, helptext in (("table", cmd_table, "rebuild an ablation's mean ± std table from MLflow"),
+                                 ("report", cmd_report, "tables and pictures of an ablation as one page")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("ablation", metavar="NAME", choices=ABLATION_NAMES)
+        p.add_argument("--task", choices=("denoise", "sr"), default="denoise")
+        p.add_argument("--tracking-uri")
+        p.add_argument("--expected-seeds", type=int, default=3)
+        if name == "table":
+            p.add_argument("--format", choices=("md", "tex", "csv"), default="md")
+            p.add_argument("--compare", choices=("paper",), help="set the paper's numbers beside ours")
+        else:
+            p.add_argument("--out", required=True, help="folder for report.md / report.html and pictures")
+        p.set_defaults(func=func)
+

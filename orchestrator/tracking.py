@@ -1,0 +1,145 @@
+"""Everything MLflow: the store, the parent run of an invocation, one child run per trial, what they log.
+
+Runs are addressed by tags, never by creation order, so a trial retried by Ray or resumed after an
+interrupted ablation finds and continues its own child run instead of adding a second one.
+"""
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from trials import metric_names as M
+
+PARENT_TAG = "mlflow.parentRunId"
+TRIAL_KEY = "trial_key"  # ablation/setting/seed: stable across retries and resumes
+TUNE_EXPERIMENT = "tune_experiment"  # on the parent run: which Ray Tune experiment it belongs to
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where one ablation logs; passed to every trial (plain strings, so it pickles for Ray)."""
+
+    uri: str
+    experiment_id: str
+    parent_run_id: str
+    git_commit: str
+
+
+def default_uri(base: Path) -> str:
+    """An absolute SQLite store (MLflow 3's default backend), so trials in any working folder share it."""
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(base / 'mlflow.db').resolve()}"
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fails at once, with what to do, when the store cannot be reached: before any trial runs."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+                if response.status != 200:
+                    raise OSError(f"HTTP {response.status}")
+        except (OSError, urllib.error.URLError) as err:
+            raise ValueError(f"MLflow tracking server {uri} is not reachable ({err}); start it "
+                             f"(`mlflow server --host 127.0.0.1 --port 5000 ...`) or pass another --tracking-uri"
+                             ) from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir():
+            raise ValueError(f"--tracking-uri {uri}: folder {folder} does not exist")
+    else:
+        raise ValueError(f"--tracking-uri must be sqlite:///ABSOLUTE/PATH.db or http(s)://HOST:PORT, got {uri!r}")
+
+
+def client(uri: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(uri: str, name: str, artifact_root: Path | None) -> str:
+    c = client(uri)
+    experiment = c.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = (artifact_root / name).resolve().as_uri() if artifact_root else None
+    return c.create_experiment(name, artifact_location=location)
+
+
+def parent_run(uri: str, exp_id: str, name: str, tags: dict[str, str], resume: bool) -> str:
+    """The invocation's parent run: a new one, or, when resuming, the last one of this Tune experiment."""
+    c = client(uri)
+    if resume:
+        runs = c.search_runs([exp_id], filter_string=f"tags.{TUNE_EXPERIMENT} = '{name}'",
+                             order_by=["attributes.start_time DESC"], max_results=1)
+        if runs:
+            c.update_run(runs[0].info.run_id, status="RUNNING")
+            return runs[0].info.run_id
+    return c.create_run(exp_id, tags=tags, run_name=name).info.run_id
+
+
+def finish_parent(uri: str, run_id: str, failed: bool) -> None:
+    client(uri).set_terminated(run_id, "FAILED" if failed else "FINISHED")
+
+
+def git_commit(folder: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class TrialRun:
+    """The child run of one trial; ``open`` continues an existing one for the same trial key."""
+
+    def __init__(self, tracking: Tracking, trial_key: str, run_name: str, tags: dict[str, str]):
+        self.tracking, self.client = tracking, client(tracking.uri)
+        self.run_id = self._find(trial_key) or self.client.create_run(
+            tracking.experiment_id, run_name=run_name,
+            tags={**tags, TRIAL_KEY: trial_key, PARENT_TAG: tracking.parent_run_id, M.TAG_COMMIT: tracking.git_commit},
+        ).info.run_id
+        self.client.update_run(self.run_id, status="RUNNING")
+
+    def _find(self, trial_key: str) -> str | None:
+        runs = self.client.search_runs(
+            [self.tracking.experiment_id],
+            filter_string=f"tags.{TRIAL_KEY} = '{trial_key}' and tags.`{PARENT_TAG}` = '{self.tracking.parent_run_id}'",
+            max_results=1,
+        )
+        return runs[0].info.run_id if runs else None
+
+    def log_params(self, params: dict[str, object]) -> None:
+        from mlflow.entities import Param
+
+        existing = self.client.get_run(self.run_id).data.params
+        todo = [Param(k, str(v)) for k, v in params.items() if k not in existing]
+        for start in range(0, len(todo), 100):  # MLflow's batch limit
+            self.client.log_batch(self.run_id, params=todo[start:start + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items() if isinstance(v, int | float)]
+        if items:
+            self.client.log_batch(self.run_id, metrics=items)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
+    def log_artifacts(self, paths: list[Path]) -> None:
+        for path in paths:
+            if path.exists():
+                self.client.log_artifact(self.run_id, str(path))
+
+    def finish(self, failed: bool = False) -> None:
+        self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}

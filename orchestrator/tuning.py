@@ -1,0 +1,145 @@
+"""Ray Tune wiring: start (or join) Ray, build the Tuner for an ablation grid, run it or restore it."""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.ablations import Ablation
+from orchestrator.tracking import Tracking
+from trials import metric_names as M
+
+STATE_FILE = "orchestrator.json"  # next to Tune's experiment state: what --resume needs besides it
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an ablation run needs, checked before Ray starts."""
+
+    ablation: Ablation
+    task: str
+    seeds: tuple[int, ...]
+    base_config: dict  # TrialConfig as a dict (dataclasses.asdict)
+    storage: Path  # Ray results root (or a cloud URI as a string in storage_uri)
+    storage_uri: str
+    experiment: str
+    cpus_per_trial: float
+    gpus_per_trial: float
+    max_concurrent: int | None
+    max_failures: int
+    optuna_samples: int = 0  # > 0: Optuna chooses lambda for this many trials
+
+    @property
+    def experiment_path(self) -> str:
+        return f"{self.storage_uri.rstrip('/')}/{self.experiment}"
+
+    def grid(self) -> list[dict]:
+        if self.optuna_samples:
+            return [{"setting": "optuna", "seed": self.seeds[0], "lam": "chosen by Optuna"}] * self.optuna_samples
+        return [{"setting": s.name, "seed": seed} for s in self.ablation.settings for seed in self.seeds]
+
+
+def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: int | None = None) -> str:
+    """Joins the cluster at ``address`` or starts a local Ray with its dashboard on loopback; returns the
+    dashboard URL (empty when there is none)."""
+    import ray
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table: setting, seed, metrics per trial
+    # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if address:
+        context = ray.init(address=address, log_to_driver=True)
+    else:
+        context = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host=dashboard_host,
+                           log_to_driver=True)
+    url = context.dashboard_url or ""
+    return url if not url or url.startswith("http") else f"http://{url}"
+
+
+def check_resources(plan: Plan) -> None:
+    """Asking for more GPUs (or CPUs) per trial than any node has is an error, not a hang."""
+    import ray
+
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    fits = any(n.get("GPU", 0) >= plan.gpus_per_trial and n.get("CPU", 0) >= plan.cpus_per_trial for n in nodes)
+    if not fits:
+        total_gpus = sum(n.get("GPU", 0) for n in nodes)
+        raise ValueError(f"no Ray node has {plan.gpus_per_trial} GPU(s) and {plan.cpus_per_trial} CPU(s) for one "
+                         f"trial (the cluster has {total_gpus:g} GPUs on {len(nodes)} node(s)); lower "
+                         f"--gpus-per-trial / --cpus-per-trial or add GPU nodes")
+
+
+def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
+    from ray import tune
+
+    from orchestrator.trainable import hinas_trial
+
+    threads = max(1, int(plan.cpus_per_trial))
+    trainable = tune.with_resources(
+        tune.with_parameters(hinas_trial, base=plan.base_config,
+                             settings={s.name: s for s in plan.ablation.settings} | optuna_setting(plan),
+                             tracking=tracking, ablation=plan.ablation.name, threads=threads),
+        {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial},
+    )
+    if restore:
+        return tune.Tuner.restore(plan.experiment_path, trainable=trainable, resume_unfinished=True,
+                                  resume_errored=True)
+    return tune.Tuner(trainable, param_space=param_space(plan), tune_config=tune_config(plan),
+                      run_config=run_config(plan))
+
+
+def param_space(plan: Plan) -> dict:
+    from ray import tune
+
+    if plan.optuna_samples:
+        return {"setting": "optuna", "seed": plan.seeds[0], "lam": tune.uniform(0.0, 1.5)}
+    return {"setting": tune.grid_search(plan.ablation.names()), "seed": tune.grid_search(list(plan.seeds))}
+
+
+def optuna_setting(plan: Plan) -> dict:
+    from orchestrator.ablations import Setting
+
+    return {"optuna": Setting("optuna", dict(plan.ablation.settings[0].overrides))} if plan.optuna_samples else {}
+
+
+def tune_config(plan: Plan):
+    from ray import tune
+
+    if not plan.optuna_samples:
+        return tune.TuneConfig(max_concurrent_trials=plan.max_concurrent)
+    from ray.tune.search.optuna import OptunaSearch
+
+    # The best supernet's validation score (never the test set) is what Optuna maximises.
+    searcher = OptunaSearch(metric="best_val_score", mode="max", seed=plan.seeds[0])
+    return tune.TuneConfig(search_alg=searcher, num_samples=plan.optuna_samples,
+                           max_concurrent_trials=plan.max_concurrent)
+
+
+def run_config(plan: Plan):
+    from ray import tune
+
+    conditions = [c for c in ("psnr_sigma30", "psnr_sigma50", "psnr_sigma70")] if plan.task == "denoise" else []
+    reporter = tune.CLIReporter(
+        parameter_columns={"setting": "setting", "seed": "seed"},
+        metric_columns={"phase": "phase", "epoch": "epoch", M.TRAIN_LOSS: "loss", M.VAL_PSNR: "val PSNR",
+                        **{c: c.removeprefix("psnr_") for c in conditions}, M.PARAMS_M: "params M"},
+        max_report_frequency=30,
+    )
+    return tune.RunConfig(
+        name=plan.experiment, storage_path=plan.storage_uri,
+        failure_config=tune.FailureConfig(max_failures=plan.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        progress_reporter=reporter, verbose=1,
+    )
+
+
+def save_state(plan: Plan, tracking: Tracking, local_dir: Path) -> None:
+    local_dir.mkdir(parents=True, exist_ok=True)
+    (local_dir / STATE_FILE).write_text(json.dumps({"tracking_uri": tracking.uri,
+                                                    "experiment_id": tracking.experiment_id,
+                                                    "parent_run_id": tracking.parent_run_id}, indent=2))
+
+
+def load_state(local_dir: Path) -> dict | None:
+    path = local_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else None
