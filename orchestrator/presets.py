@@ -7,10 +7,11 @@ from trials.config import TrialConfig, with_overrides
 # so that a full ablation (15 trials) fits in a few minutes. Tiny widths, few epochs and iterations.
 SMOKE = {
     "space.layers": 2, "space.nodes": 3, "space.base_width": 4, "space.stem_width": 8, "space.head_width": 8,
-    "search.epochs": 4, "search.warmup_epochs": 1, "search.eval_from_epoch": 2, "search.steps_per_epoch": 3,
+    "search.epochs": 4, "search.warmup_epochs": 1, "search.eval_from_epoch": 2, "search.steps_per_epoch": 4,
     "search.batch_size": 4, "search.crop_size": 32, "search.rsws_samples": 30,
-    "retrain.iterations": 24, "retrain.batch_size": 8, "retrain.crop_size": 32, "retrain.base_width": 8,
-    "retrain.checkpoint_every": 8,
+    "search.a_lr": 0.02,  # so that alpha visibly moves in a dozen architecture steps
+    "retrain.iterations": 80, "retrain.batch_size": 8, "retrain.crop_size": 32, "retrain.base_width": 8,
+    "retrain.checkpoint_every": 20,
     "data.max_test_images": 2,
 }
 
