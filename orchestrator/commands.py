@@ -159,7 +159,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     from analysis.api import table_text
 
     runs = load_for(args)
-    print(table_text(runs, args.ablation, args.task, args.format, compare_paper=args.compare == "paper",
+    fmt = "tex" if args.format == "latex" else args.format
+    print(table_text(runs, args.ablation, args.task, fmt, compare_paper=args.compare == "paper",
                      expected_seeds=args.expected_seeds))
     return 0
 
@@ -224,7 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--tracking-uri")
         p.add_argument("--expected-seeds", type=int, default=3)
         if name == "table":
-            p.add_argument("--format", choices=("md", "tex", "csv"), default="md")
+            p.add_argument("--format", choices=("md", "latex", "csv"), default="md")
             p.add_argument("--compare", choices=("paper",), help="set the paper's numbers beside ours")
         else:
             p.add_argument("--out", required=True, help="folder for report.md / report.html and pictures")

@@ -131,7 +131,7 @@ def to_json(cfg: TrialConfig) -> str:
     return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)
 
 
-def from_dict(cls, data: dict):
+def from_dict(cls, data: dict, prefix: str = ""):
     """Rebuilds a (nested) config dataclass from ``dataclasses.asdict`` output, checking every key."""
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
@@ -140,8 +140,9 @@ def from_dict(cls, data: dict):
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
     kwargs = {}
     for name, value in data.items():
-        hint = hints[name]
-        kwargs[name] = from_dict(hint, value) if dataclasses.is_dataclass(hint) else coerce(value, hint, name)
+        hint, key = hints[name], prefix + name
+        nested = dataclasses.is_dataclass(hint)
+        kwargs[name] = from_dict(hint, value, key + ".") if nested else coerce(value, hint, key)
     return cls(**kwargs)
 
 

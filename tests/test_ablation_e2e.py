@@ -1,0 +1,193 @@
+"""End to end on a real local Ray instance and a real MLflow SQLite store (slow: minutes on 2 CPUs).
+
+Each test runs the CLI in a subprocess from its own folder, as a user would, and reads what it left
+in MLflow and in the Ray results folder.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from orchestrator.tracking import PARENT_TAG
+from trials import metric_names as M
+
+pytestmark = pytest.mark.slow
+FINAL_METRICS = [M.psnr("sigma30"), M.ssim("sigma30"), M.psnr("sigma70"), M.PARAMS_M, M.SEARCH_TIME_S,
+                 M.PEAK_MEMORY_MB]
+
+
+def orchestrator(cwd: Path, *argv: str, timeout: int = 1500) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestrator", *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start_orchestrator(cwd: Path, *argv: str) -> subprocess.Popen:
+    log = open(cwd / "driver.log", "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, "-m", "orchestrator", *argv], cwd=cwd, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def store(cwd: Path) -> MlflowClient:
+    return MlflowClient(f"sqlite:///{cwd / 'runs' / 'mlflow.db'}")
+
+
+def child_runs(cwd: Path, experiment: str = "hinas-lwas-denoise") -> tuple[list, list]:
+    client = store(cwd)
+    exp = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if PARENT_TAG not in r.data.tags]
+    return parents, [r for r in runs if PARENT_TAG in r.data.tags]
+
+
+def table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(("| RSWS", "| HiNAS"))]
+
+
+def genotype_of(cwd: Path, run) -> dict:
+    path = store(cwd).download_artifacts(run.info.run_id, "genotype.json", str(cwd / f"dl-{run.info.run_id}"))
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="module")
+def lwas_smoke(tmp_path_factory):
+    """The README's main job: the whole Table 1 ablation on the built-in data, smoke preset."""
+    cwd = tmp_path_factory.mktemp("lwas")
+    start = time.perf_counter()
+    result = orchestrator(cwd, "ablation", "lwas", "--preset", "smoke")
+    print(f"ablation lwas --preset smoke: {time.perf_counter() - start:.0f} s")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return cwd, result.stdout
+
+
+def test_lwas_smoke_fills_mlflow_with_one_parent_and_15_complete_children(lwas_smoke):
+    cwd, _ = lwas_smoke
+    parents, children = child_runs(cwd)
+    assert len(parents) == 1 and len(children) == 15
+    assert {r.data.tags[PARENT_TAG] for r in children} == {parents[0].info.run_id}
+    keys = {(r.data.tags[M.TAG_SETTING], r.data.tags[M.TAG_SEED]) for r in children}
+    assert keys == {(s, str(seed)) for s in ("rsws", "basic", "lwas", "resl", "lwas_resl") for seed in (0, 1, 2)}
+    for run in children:
+        assert run.info.status == "FINISHED"
+        assert all(m in run.data.metrics for m in FINAL_METRICS), run.data.tags[M.TAG_SETTING]
+        assert run.data.params["search.method"] == ("rsws" if run.data.tags[M.TAG_SETTING] == "rsws" else "hinas")
+        assert {M.TAG_ABLATION, M.TAG_METHOD, M.TAG_COMMIT, M.TAG_NODE_ID} <= set(run.data.tags)
+        artifacts = {a.path for a in store(cwd).list_artifacts(run.info.run_id)}
+        assert {"genotype.json", "config.json", "cells.png", "alpha.png"} <= artifacts
+        assert len(store(cwd).get_metric_history(run.info.run_id, M.VAL_PSNR)) >= 2  # a search curve
+
+
+def test_lwas_smoke_prints_table_1_with_five_rows(lwas_smoke):
+    _, stdout = lwas_smoke
+    assert len(table_rows(stdout)) == 5
+    assert "mlflow ui --backend-store-uri sqlite:///" in stdout
+
+
+def test_table_command_rebuilds_table_1_from_mlflow_and_compares_with_the_paper(lwas_smoke):
+    cwd, _ = lwas_smoke
+    result = orchestrator(cwd, "table", "lwas", "--compare", "paper")
+    assert result.returncode == 0, result.stderr
+    assert len(table_rows(result.stdout)) == 5 and "Against the paper" in result.stdout
+    assert "29.15" in result.stdout  # HiNAS basic at sigma 30, from the paper's numbers
+    report = orchestrator(cwd, "report", "lwas", "--out", str(cwd / "report"))
+    assert report.returncode == 0, report.stderr
+    assert (cwd / "report" / "report.html").exists()
+
+
+def test_killed_trial_worker_is_retried_from_its_checkpoint_with_the_same_genotype(tmp_path):
+    args = ("ablation", "lwas", "--settings", "lwas", "--seeds", "0")
+    baseline = orchestrator(tmp_path, *args, "--name", "baseline")
+    assert baseline.returncode == 0, baseline.stderr[-3000:]
+    _, (expected,) = child_runs(tmp_path)
+
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    driver = start_orchestrator(killed, *args, "--name", "killed", "--max-failures", "2")
+    phase = wait_for_search_checkpoint(killed / "runs" / "ray_results" / "killed", min_epoch=2)
+    assert phase["phase"] == "search" and phase["epoch"] < 4  # killed mid-search, not after it
+    kill_trial_workers()
+    assert driver.wait(timeout=900) == 0, (killed / "driver.log").read_text()[-3000:]
+    _, runs = child_runs(killed)
+    assert len(runs) == 1  # the retry continued its own MLflow run
+    assert genotype_of(killed, runs[0]) == genotype_of(tmp_path, expected)
+    assert restored_once(killed / "runs" / "ray_results" / "killed")
+    for metric in (M.psnr("sigma30"), M.ssim("sigma50")):
+        assert runs[0].data.metrics[metric] == expected.data.metrics[metric]
+
+
+def test_killed_driver_resumes_only_the_missing_trials(tmp_path):
+    args = ("ablation", "lwas", "--settings", "basic,lwas,resl", "--seeds", "0", "--max-concurrent", "1",
+            "--name", "interrupted")
+    driver = start_orchestrator(tmp_path, *args)
+    finished_before = wait_for_finished_children(tmp_path, count=1)
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray instance it started, as a crash would
+    driver.wait(timeout=60)
+    time.sleep(5)
+    resumed = orchestrator(tmp_path, *args, "--resume")
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 3  # exactly one child run per trial
+    assert all(r.info.status == "FINISHED" for r in children)
+    after = {r.info.run_id: r.info.end_time for r in children}
+    assert all(after[run_id] == end for run_id, end in finished_before.items())  # not rerun
+    assert len(table_rows(resumed.stdout)) == 5
+
+
+def test_asking_for_gpus_the_cluster_lacks_is_an_error_not_a_hang(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = orchestrator(tmp_path, "ablation", "lwas", "--settings", "lwas", "--seeds", "0",
+                          "--gpus-per-trial", "1", timeout=180)
+    assert result.returncode == 2 and "GPU" in result.stderr and "--gpus-per-trial" in result.stderr
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+def wait_for_search_checkpoint(experiment: Path, min_epoch: int, timeout: float = 600) -> dict:
+    """Polls Tune's persisted checkpoints until one holds a search state of at least ``min_epoch``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for path in sorted(experiment.glob("*/checkpoint_*/checkpoint.pt")):
+            try:
+                state = torch.load(path, weights_only=True)
+            except (RuntimeError, OSError, EOFError):
+                continue  # being written
+            if state["phase"] == "search" and state["search"]["progress"]["epoch"] >= min_epoch:
+                return {"phase": "search", "epoch": state["search"]["progress"]["epoch"]}
+        time.sleep(0.2)
+    raise AssertionError(f"no search checkpoint of epoch {min_epoch} under {experiment}")
+
+
+def kill_trial_workers() -> None:
+    victims = [p for p in psutil.process_iter(["cmdline"]) if "ray::ImplicitFunc" in " ".join(p.info["cmdline"] or [])]
+    assert victims, "no trial worker process found"
+    for process in victims:
+        process.send_signal(signal.SIGKILL)
+
+
+def restored_once(experiment: Path) -> bool:
+    """Tune counts iterations since the last (re)start: after a restore it restarts below the total."""
+    lines = [json.loads(x) for f in experiment.glob("*/result.json") for x in f.read_text().splitlines()]
+    return any(r["iterations_since_restore"] < r["training_iteration"] for r in lines)
+
+
+def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> dict[str, int]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if (cwd / "runs" / "mlflow.db").exists():
+            try:
+                _, children = child_runs(cwd)
+            except Exception:  # noqa: BLE001 - the store is still being created
+                children = []
+            done = {r.info.run_id: r.info.end_time for r in children if r.info.status == "FINISHED"}
+            if len(done) >= count:
+                return done
+        time.sleep(1)
+    raise AssertionError(f"fewer than {count} finished trials in {cwd}")
