@@ -39,6 +39,24 @@ def main() -> None:
             for workers in (0, 2):
                 rate = loader_batches_per_second(sampler, workers, args.batches)
                 print(f"{name:<22}{batch:>6}{workers:>8}{rate:>11.1f}{rate * batch:>11.0f}")
+    compare_with_supernet_step()
+
+
+def compare_with_supernet_step() -> None:
+    """Loading must not be the bottleneck: one batch against one supernet A+W step (paper denoising config)."""
+    from search_space import SpaceConfig, Supernet
+
+    images = load_search_images(task="denoise")
+    sampler = PatchSampler(images, "denoise", 64, 8, seed=0)
+    load_s = 1 / loader_batches_per_second(sampler, 0, 20)
+    net = Supernet(SpaceConfig())
+    x, y = sampler.batch(0)
+    net(x).sub(y).square().mean().backward()  # warm-up
+    start = time.perf_counter()
+    net(x).sub(y).square().mean().backward()
+    step_s = 2 * (time.perf_counter() - start)  # an A-step and a W-step per search iteration
+    print(f"\ndenoise batch 8, 64x64: loading {1000 * load_s:.1f} ms/batch (2 per iteration) vs supernet "
+          f"A+W step {step_s:.2f} s: loading is {100 * 2 * load_s / step_s:.2f}% of an iteration")
 
 
 if __name__ == "__main__":
