@@ -5,6 +5,7 @@
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from orchestrator.ablations import ABLATION_NAMES, DEFAULT_SEEDS, get_ablation
@@ -121,7 +122,7 @@ def run_ablation(plan, uri: str, args: argparse.Namespace) -> int:
 
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     print(f"Ray dashboard: {dashboard or '(not running)'}", flush=True)
-    check_resources(plan)
+    check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
     exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task),
                               (RUNS / "mlartifacts").resolve() if uri.startswith("sqlite") else None)
     parent = tr.parent_run(uri, exp_id, plan.experiment,
@@ -211,7 +212,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-failures", type=int, default=2, help="retries of a failed trial from its checkpoint")
     p.add_argument("--tracking-uri", help="MLflow store (default sqlite:///<abs>/runs/mlflow.db) or http://HOST:PORT")
     p.add_argument("--storage", help="Ray results folder or cloud URI (default runs/ray_results)")
-    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray instance)")
+    p.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
+                   help="Ray cluster address (default: RAY_ADDRESS, else a local Ray instance)")
+    p.add_argument("--node-timeout", type=float, default=900,
+                   help="on a cluster: seconds to wait for the autoscaler to add a node that fits one trial")
     p.add_argument("--name", help="experiment name (default NAME-TASK-PRESET)")
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")

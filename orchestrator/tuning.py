@@ -56,17 +56,39 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
     return url if not url or url.startswith("http") else f"http://{url}"
 
 
-def check_resources(plan: Plan) -> None:
-    """Asking for more GPUs (or CPUs) per trial than any node has is an error, not a hang."""
+def check_resources(plan: Plan, wait_s: float = 0.0) -> None:
+    """Asking for more GPUs (or CPUs) per trial than any node has is an error, not a hang.
+
+    On a cluster (``wait_s`` > 0) the autoscaler is first asked for one such node, and given ``wait_s``
+    seconds to add it: an autoscaling cluster starts without GPU workers.
+    """
+    import time
+
     import ray
 
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    fits = any(n.get("GPU", 0) >= plan.gpus_per_trial and n.get("CPU", 0) >= plan.cpus_per_trial for n in nodes)
-    if not fits:
+    bundle = {"CPU": plan.cpus_per_trial, "GPU": plan.gpus_per_trial}
+    if not _fitting_node(bundle) and wait_s > 0:
+        from ray.autoscaler.sdk import request_resources
+
+        print(f"waiting up to {wait_s:.0f} s for a node with {bundle} (autoscaler)", flush=True)
+        request_resources(bundles=[bundle])
+        deadline = time.time() + wait_s
+        while not _fitting_node(bundle) and time.time() < deadline:
+            time.sleep(5)
+        request_resources(bundles=[])  # from here on Tune's own demand drives the autoscaler
+    if not _fitting_node(bundle):
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
         total_gpus = sum(n.get("GPU", 0) for n in nodes)
-        raise ValueError(f"no Ray node has {plan.gpus_per_trial} GPU(s) and {plan.cpus_per_trial} CPU(s) for one "
-                         f"trial (the cluster has {total_gpus:g} GPUs on {len(nodes)} node(s)); lower "
+        raise ValueError(f"no Ray node has {plan.gpus_per_trial:g} GPU(s) and {plan.cpus_per_trial:g} CPU(s) for "
+                         f"one trial (the cluster has {total_gpus:g} GPUs on {len(nodes)} node(s)); lower "
                          f"--gpus-per-trial / --cpus-per-trial or add GPU nodes")
+
+
+def _fitting_node(bundle: dict) -> bool:
+    import ray
+
+    return any(all(n["Resources"].get(k, 0) >= v for k, v in bundle.items())
+               for n in ray.nodes() if n.get("Alive"))
 
 
 def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
