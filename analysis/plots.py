@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from trials import metric_names as mn  # noqa: E402
 
@@ -263,6 +264,10 @@ def plot_tradeoff(runs: pd.DataFrame, condition: str, out_path: str | Path, titl
     return _save(fig, out_path)
 
 
+METRIC_LABELS = {mn.VAL_PSNR: "validation PSNR (dB)", mn.VAL_SSIM: "validation SSIM",
+                 mn.VAL_SCORE: "validation SSIM + PSNR/100", mn.TRAIN_LOSS: "training loss"}
+
+
 def plot_curves(curves: pd.DataFrame, out_path: str | Path, metric: str = mn.VAL_PSNR, band: str = "minmax",
                 title: str = "") -> Path:
     """``metric`` over epochs per setting: the mean over seeds and a min-max (or ±std) band."""
@@ -275,9 +280,10 @@ def plot_curves(curves: pd.DataFrame, out_path: str | Path, metric: str = mn.VAL
         (line,) = ax.plot(stats.index, stats["mean"], label=setting)
         ax.fill_between(stats.index, low, high, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("search epoch")
-    ax.set_ylabel(metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     band_text = "min-max" if band == "minmax" else "±1 std"
-    ax.set_title(title or f"{metric} during search (mean over seeds, {band_text} band)")
+    ax.set_title(title or f"{METRIC_LABELS.get(metric, metric)} during search (mean over seeds, {band_text} band)")
     ax.grid(alpha=0.3)
     if not data.empty:
         ax.legend(title="setting", fontsize=8)

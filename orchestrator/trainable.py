@@ -31,7 +31,8 @@ class TuneHooks(TrialHooks):
     """Reports each checkpointed step to Tune (metrics + the run folder) and logs it to MLflow."""
 
     def __init__(self, run: TrialRun, static: dict):
-        self.run, self.static, self.last = run, static, {}
+        # best_val_score is in every report: Optuna (lambda ablation) maximises it.
+        self.run, self.static, self.last = run, static, {"best_val_score": 0.0}
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
 
@@ -43,6 +44,8 @@ class TuneHooks(TrialHooks):
         epoch = metrics["epoch"]
         if epoch > self.logged_epochs:  # a resumed trial repeats no logged epoch
             self.run.log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step=epoch)
+        if M.VAL_SCORE in metrics:
+            self.last["best_val_score"] = max(self.last["best_val_score"], metrics[M.VAL_SCORE])
         self._report({"phase": "search", **metrics}, run_dir)
 
     def checkpointed(self, run_dir: Path, phase: str) -> None:
@@ -51,7 +54,9 @@ class TuneHooks(TrialHooks):
     def searched(self, genotype, summary: dict, run_dir: Path) -> None:
         self.run.log_artifacts([run_dir / "genotype.json", run_dir / "search.json"])
         self.run.log_artifacts(draw_pictures(genotype, run_dir))
-        self.run.log_metrics({"best_val_score": summary.get("best_score") or 0.0})
+        score = summary.get("selected_val_score", summary.get("best_score")) or 0.0
+        self.last["best_val_score"] = score
+        self.run.log_metrics({"best_val_score": score})
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
         self.run.log_metrics(metrics)

@@ -145,7 +145,8 @@ def search_summary(cfg, progress: SearchState, selection, peak_mb: float, device
                "search_time_s": progress.seconds, "peak_memory_mb": peak_mb,
                "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
     if selection is not None:
-        summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim)
+        summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim,
+                       selected_val_score=selection.score)
     return summary
 
 
