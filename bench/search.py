@@ -14,17 +14,22 @@ import argparse
 import math
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-from orchestrator.presets import preset_config
-from search_space import DerivedNet, Supernet, sample_genotype
-from trials.config import with_overrides
-from trials.losses import restoration_loss
-from trials.methods import HiNAS
-from trials.workload import prepare
+# Run as a script, this folder comes first on sys.path, and bench/orchestrator.py would shadow the package.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from orchestrator.presets import preset_config  # noqa: E402
+from search_space import DerivedNet, Supernet, sample_genotype  # noqa: E402
+from trials.config import with_overrides  # noqa: E402
+from trials.losses import restoration_loss  # noqa: E402
+from trials.methods import HiNAS  # noqa: E402
+from trials.workload import prepare  # noqa: E402
 
 # A full paper search on BSD500: 300 train+val images, V = 2% (6), Train W = half the rest (147).
 PAPER_EPOCHS, PAPER_WARMUP, PAPER_TRAIN_W = 100, 20, 147
