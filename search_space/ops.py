@@ -45,7 +45,8 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor |
     if scale is None or bn.affine:
         out = bn(x)
         return out if scale is None else out * scale
-    weight = scale.expand(x.shape[1])
+    # contiguous: the channels_last CPU kernel indexes weight densely; a stride-0 expand reads past its storage
+    weight = scale.expand(x.shape[1]).contiguous()
     use_batch_stats = bn.training or bn.running_mean is None
     if bn.training and bn.num_batches_tracked is not None:
         bn.num_batches_tracked.add_(1)

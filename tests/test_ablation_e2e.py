@@ -149,6 +149,22 @@ def test_asking_for_gpus_the_cluster_lacks_is_an_error_not_a_hang(tmp_path):
     assert result.returncode == 2 and "GPU" in result.stderr and "--gpus-per-trial" in result.stderr
 
 
+TRIVIAL = ["search.epochs=2", "search.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
+           "retrain.iterations=2", "data.max_test_images=1", "retrain.sigmas=30"]
+
+
+def test_optuna_chooses_lambda_through_tune(tmp_path):
+    sets = [arg for item in TRIVIAL for arg in ("--set", item)]
+    result = orchestrator(tmp_path, "ablation", "lambda", "--search", "optuna", "--num-samples", "3", "--seeds", "0",
+                          *sets, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _, children = child_runs(tmp_path, "hinas-lambda-denoise")
+    lams = sorted(float(r.data.params["search.lam"]) for r in children)
+    assert len(children) == 3 and len(set(lams)) == 3 and all(0 <= lam <= 1.5 for lam in lams)
+    assert all(r.data.tags[M.TAG_SETTING] == f"lam{float(r.data.params['search.lam']):.4g}" for r in children)
+    assert all("best_val_score" in r.data.metrics for r in children)
+
+
 # --- helpers ------------------------------------------------------------------------------------------
 def wait_for_search_checkpoint(experiment: Path, min_epoch: int, timeout: float = 600) -> dict:
     """Polls Tune's persisted checkpoints until one holds a search state of at least ``min_epoch``."""
