@@ -94,8 +94,8 @@ class SepConv(nn.Module):
         self._first_run = True
 
     def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+        self._first_run = True  # the next _interior call is this step's own; a later one is a recompute
         if self.recompute and self.training and torch.is_grad_enabled():
-            self._first_run = True
             mid = checkpoint(self._interior, activated, use_reentrant=False)
         else:
             mid = self._interior(activated)

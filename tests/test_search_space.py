@@ -248,6 +248,20 @@ def test_supernet_gradients_are_repeatable_and_equal_to_stored_activations(cell_
         torch.testing.assert_close(first[name], reference[name], rtol=1e-4, atol=1e-5, msg=name)
 
 
+@pytest.mark.parametrize("affine", [False, True])
+def test_sep_conv_running_statistics_follow_every_training_step(affine):
+    op = OPS["sep_conv_3x3"](4, affine)
+    reference = torch.nn.BatchNorm2d(4, affine=False)
+    for step in range(3):
+        x = torch.randn(2, 4, 6, 6, requires_grad=True) + step
+        out = op(x) if affine else op(x, torch.tensor(0.5))
+        out.sum().backward()
+        with torch.no_grad():
+            reference(op.pw1(op.dw1(x)))  # what bn1 sees, once per step
+    torch.testing.assert_close(op.bn1.running_mean, reference.running_mean)
+    torch.testing.assert_close(op.bn1.running_var, reference.running_var)
+
+
 def test_sampler_is_uniform_over_the_discrete_space():
     space = small_space(layers=3, nodes=3)
     rng = random.Random(0)
