@@ -54,7 +54,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
         loss, terms = restoration_loss(net(x), y, cfg.search.lam, cfg.search.pixel_loss)
         if not torch.isfinite(loss):
             parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-            raise NonFiniteLossError(f"non-finite loss {float(loss)} in retraining for condition {condition}, "
+            raise NonFiniteLossError(f"non-finite loss {float(loss.detach())} in retraining for condition {condition}, "
                                      f"iteration {it + 1} ({parts})")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
