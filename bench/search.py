@@ -14,20 +14,15 @@ import argparse
 import math
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-# Run as a script, this folder comes first on sys.path, and bench/orchestrator.py would shadow the package.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from orchestrator.presets import preset_config  # noqa: E402
-from search_space import DerivedNet, Supernet, sample_genotype  # noqa: E402
-from trials.config import with_overrides  # noqa: E402
-from trials.losses import restoration_loss  # noqa: E402
+from orchestrator.presets import preset_config
+from search_space import DerivedNet, Supernet, sample_genotype
+from trials.config import with_overrides
+from trials.losses import restoration_loss
 from trials.methods import HiNAS  # noqa: E402
 from trials.workload import prepare  # noqa: E402
 

@@ -136,8 +136,13 @@ def test_killed_driver_resumes_only_the_missing_trials(tmp_path):
     parents, children = child_runs(tmp_path)
     assert len(parents) == 1 and len(children) == 3  # exactly one child run per trial
     assert all(r.info.status == "FINISHED" for r in children)
-    after = {r.info.run_id: r.info.end_time for r in children}
-    assert all(after[run_id] == end for run_id, end in finished_before.items())  # not rerun
+    after = {r.info.run_id: r for r in children}
+    for run_id, metrics in finished_before.items():  # finished trials did no work again
+        assert after[run_id].data.metrics[M.SEARCH_TIME_S] == metrics[M.SEARCH_TIME_S]
+        assert after[run_id].data.metrics[M.psnr("sigma30")] == metrics[M.psnr("sigma30")]
+    for run in children:  # no trial repeated a logged search epoch
+        steps = [m.step for m in store(tmp_path).get_metric_history(run.info.run_id, M.TRAIN_LOSS)]
+        assert sorted(steps) == [1, 2, 3, 4]
     assert len(table_rows(resumed.stdout)) == 5
 
 
@@ -194,7 +199,7 @@ def restored_once(experiment: Path) -> bool:
     return any(r["iterations_since_restore"] < r["training_iteration"] for r in lines)
 
 
-def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> dict[str, int]:
+def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> dict[str, dict]:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if (cwd / "runs" / "mlflow.db").exists():
@@ -202,7 +207,7 @@ def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> d
                 _, children = child_runs(cwd)
             except Exception:  # noqa: BLE001 - the store is still being created
                 children = []
-            done = {r.info.run_id: r.info.end_time for r in children if r.info.status == "FINISHED"}
+            done = {r.info.run_id: dict(r.data.metrics) for r in children if r.info.status == "FINISHED"}
             if len(done) >= count:
                 return done
         time.sleep(1)

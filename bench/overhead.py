@@ -6,7 +6,7 @@
    once per invocation, not per trial.
 2. Two smoke-preset trials with --max-concurrent 1 and 2 (1 CPU each): the wall-time ratio.
 
-    python bench/orchestrator.py [--trials 4]
+    python bench/overhead.py [--trials 4]
 """
 
 import argparse
