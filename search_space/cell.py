@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .genotype import CellGenotype
-from .ops import DERIVABLE, OPS, PRIMITIVES, apply_op, leaky_relu
+from .ops import DERIVABLE, OPS, PRIMITIVES, leaky_relu
 
 
 def edge_index(node: int, input_index: int) -> int:
@@ -27,6 +27,10 @@ class _States:
         if j not in self._activated:
             self._activated[j] = leaky_relu(self.raw[j])
         return self._activated[j]
+
+    def input_for(self, op: nn.Module, j: int) -> torch.Tensor:
+        """State j as the op expects it: activated for conv ops, raw for skip_connect."""
+        return self.activated(j) if op.preactivated else self.raw[j]
 
 
 class SearchCell(nn.Module):
@@ -55,8 +59,7 @@ class SearchCell(nn.Module):
             for j in range(2 + node):
                 e = edge_index(node, j)
                 for k, op in enumerate(self.edges[e]):
-                    term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None,
-                                    op_weights[e, k])
+                    term = op(states.input_for(op, j), op_weights[e, k])
                     # In place is safe: the first term is always a fresh conv output (see assert below).
                     total = term if total is None else total.add_(term)
             states.raw.append(total)
@@ -68,7 +71,7 @@ class SearchCell(nn.Module):
             total = None
             for op_name, j in chosen:
                 op = self.edges[edge_index(node, j)][DERIVABLE.index(op_name)]
-                term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None)
+                term = op(states.input_for(op, j))
                 total = term if total is None else total + term
             states.raw.append(total)
         return torch.cat(states.raw[2:], dim=1)
@@ -88,7 +91,7 @@ class DerivedCell(nn.Module):
             total = None
             for slot, (_, j) in enumerate(chosen):
                 op = self.ops[2 * node + slot]
-                term = apply_op(op, states.raw[j], states.activated(j) if op.preactivated else None)
+                term = op(states.input_for(op, j))
                 total = term if total is None else total + term
             states.raw.append(total)
         return torch.cat(states.raw[2:], dim=1)

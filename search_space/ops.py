@@ -144,7 +144,3 @@ OPS: dict[str, OpFactory] = {
 }
 assert tuple(OPS) == PRIMITIVES, "OPS and PRIMITIVES must list the same ops in the same order"
 
-
-def apply_op(op: nn.Module, x: torch.Tensor, activated: torch.Tensor, scale=None) -> torch.Tensor:
-    """Runs ``op`` on the raw state ``x`` or on its shared activation, whichever the op expects."""
-    return op(activated if op.preactivated else x, scale)
