@@ -147,7 +147,9 @@ def print_summary(plan, uri: str, parent: str, results) -> None:
     print(f"\n{len(results) - len(errors)} of {len(results)} trials finished"
           + (f"; failed: {', '.join(str(r.path) for r in errors)}" if errors else ""))
     runs = load_runs(uri, parent_run_id=parent, refresh="always")
-    if plan.ablation.name == "lambda" or not runs.empty:
+    if runs.empty:
+        print("no finished trials, so no table")
+    else:
         print(table_text(runs, plan.ablation.name, plan.task, "md", expected_seeds=len(plan.seeds)))
     store = uri.removeprefix("sqlite:///")
     print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else f"MLflow: {uri}")
