@@ -66,7 +66,7 @@ def make_plan(args: argparse.Namespace):
     if "://" not in storage_uri:
         storage_uri = str(Path(storage_uri).expanduser().resolve())
     return Plan(ablation=ablation, task=args.task, seeds=seeds, base_config=dataclasses.asdict(base),
-                storage=Path(storage_uri) if "://" not in storage_uri else RUNS, storage_uri=storage_uri,
+                storage_uri=storage_uri,
                 experiment=experiment_name(args), cpus_per_trial=args.cpus_per_trial,
                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
                 max_failures=args.max_failures, optuna_samples=optuna_samples)

@@ -1,15 +1,11 @@
 """Ray Tune wiring: start (or join) Ray, build the Tuner for an ablation grid, run it or restore it."""
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from orchestrator.ablations import Ablation
 from orchestrator.tracking import Tracking
 from trials import metric_names as M
-
-STATE_FILE = "orchestrator.json"  # next to Tune's experiment state: what --resume needs besides it
 
 
 @dataclass(frozen=True)
@@ -20,8 +16,7 @@ class Plan:
     task: str
     seeds: tuple[int, ...]
     base_config: dict  # TrialConfig as a dict (dataclasses.asdict)
-    storage: Path  # Ray results root (or a cloud URI as a string in storage_uri)
-    storage_uri: str
+    storage_uri: str  # Ray results root: a local folder or a cloud URI
     experiment: str
     cpus_per_trial: float
     gpus_per_trial: float
@@ -154,14 +149,3 @@ def run_config(plan: Plan):
         progress_reporter=reporter, verbose=1,
     )
 
-
-def save_state(plan: Plan, tracking: Tracking, local_dir: Path) -> None:
-    local_dir.mkdir(parents=True, exist_ok=True)
-    (local_dir / STATE_FILE).write_text(json.dumps({"tracking_uri": tracking.uri,
-                                                    "experiment_id": tracking.experiment_id,
-                                                    "parent_run_id": tracking.parent_run_id}, indent=2))
-
-
-def load_state(local_dir: Path) -> dict | None:
-    path = local_dir / STATE_FILE
-    return json.loads(path.read_text()) if path.exists() else None

@@ -66,7 +66,8 @@ class SearchMethod(ABC):
         total, terms = restoration_loss(output, target, self.config.lam, self.config.pixel_loss)
         if not torch.isfinite(total):
             parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-            raise NonFiniteLossError(f"non-finite loss {float(total.detach())} at {where} ({parts}, lam={self.config.lam})")
+            raise NonFiniteLossError(
+                f"non-finite loss {float(total.detach())} at {where} ({parts}, lam={self.config.lam})")
         return total
 
     def sgd_step(self, loss: torch.Tensor, parameters) -> None:
