@@ -38,16 +38,6 @@ def table_text(runs: pd.DataFrame, ablation: str, task: str, fmt: Format = "md",
     return f"{text}\nAgainst the paper ({layout.table_id}; diff = ours - paper):\n\n{as_text(comparison)}"
 
 
-def write_table(runs: pd.DataFrame, ablation: str, task: str, path: str | Path,
-                expected_seeds: int = 3) -> Path:
-    """The table to ``path``, in the format its suffix names (.md, .tex, .csv, .parquet)."""
-    path = Path(path)
-    if path.suffix == ".parquet":
-        return render.write_parquet(table(runs, ablation, task, expected_seeds)[0], path)
-    path.write_text(table_text(runs, ablation, task, path.suffix.lstrip("."), expected_seeds=expected_seeds))
-    return path
-
-
 def build_report(runs: pd.DataFrame, ablation: str, task: str, out_dir: str | Path,
                  curves: pd.DataFrame | None = None, genotypes: Mapping | None = None,
                  expected_seeds: int = 3) -> Path:

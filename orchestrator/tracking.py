@@ -4,7 +4,6 @@ Runs are addressed by tags, never by creation order, so a trial retried by Ray o
 interrupted ablation finds and continues its own child run instead of adding a second one.
 """
 
-import json
 import subprocess
 import time
 import urllib.error
@@ -140,6 +139,3 @@ class TrialRun:
     def finish(self, failed: bool = False) -> None:
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
 
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}

@@ -135,7 +135,8 @@ def tune_config(plan: Plan):
 def run_config(plan: Plan):
     from ray import tune
 
-    conditions = [c for c in ("psnr_sigma30", "psnr_sigma50", "psnr_sigma70")] if plan.task == "denoise" else []
+    sigmas = plan.base_config["retrain"]["sigmas"] if plan.task == "denoise" else ()
+    conditions = [M.psnr(M.denoise_condition(sigma)) for sigma in sigmas]
     reporter = tune.CLIReporter(
         parameter_columns={"setting": "setting", "seed": "seed"},
         metric_columns={"phase": "phase", "epoch": "epoch", M.TRAIN_LOSS: "loss", M.VAL_PSNR: "val PSNR",

@@ -70,9 +70,10 @@ class SearchMethod(ABC):
                 f"non-finite loss {float(total.detach())} at {where} ({parts}, lam={self.config.lam})")
         return total
 
-    def sgd_step(self, loss: torch.Tensor, parameters) -> None:
+    def sgd_step(self, loss: torch.Tensor) -> None:
+        parameters = self.w_optimizer.param_groups[0]["params"]
         self.w_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward(inputs=parameters)  # alpha/beta gradients would only be thrown away
         torch.nn.utils.clip_grad_value_(parameters, self.config.grad_clip)
         self.w_optimizer.step()
 
@@ -95,13 +96,14 @@ class HiNAS(SearchMethod):
         x, y = batch
         loss = self.loss(self.supernet(x), y, where + " (architecture step)")
         self.a_optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # Only alpha/beta: skipping the weight gradients saves most of the convolutions' backward work.
+        loss.backward(inputs=self.supernet.arch_parameters())
         self.a_optimizer.step()
 
     def weight_step(self, batch: Batch, step: int, where: str) -> float:
         x, y = batch
         loss = self.loss(self.supernet(x), y, where + " (weight step)")
-        self.sgd_step(loss, self.supernet.weight_parameters())
+        self.sgd_step(loss)
         return float(loss.detach())
 
     def validate(self, pairs, epoch: int) -> Evaluation:
@@ -127,7 +129,7 @@ class RSWS(SearchMethod):
         x, y = batch
         arch = self.draw("train", step)
         loss = self.loss(self.supernet.forward_path(x, arch), y, where + " (weight step)")
-        self.sgd_step(loss, self.supernet.weight_parameters())
+        self.sgd_step(loss)
         return float(loss.detach())
 
     def validate(self, pairs, epoch: int) -> Evaluation:

@@ -34,9 +34,11 @@ class Workload:
 def prepare(cfg: TrialConfig) -> Workload:
     space, search = cfg.space, cfg.search
     scale = space.scale
-    min_size = search.crop_size * scale
+    sr = space.task == "sr"
+    # Every crop the trial will take, search and retraining alike, must fit: fail now, not after the search.
+    min_size = max(search.crop_size * scale, cfg.retrain.crop_size * max(cfg.retrain.scales if sr else (1,)))
     images = load_search_set(cfg.data.kind, cfg.data.root, task=space.task, color=cfg.data.color,
-                             scales=(scale,) if space.task == "sr" else (), min_size=min_size)
+                             scales=sorted({scale, *cfg.retrain.scales}) if sr else (), min_size=min_size)
     if len(images.images) < 3:
         raise DataError(f"{cfg.data.root or 'built-in set'}: the search needs at least 3 images "
                         f"(Train W, Train A, Validation V), found {len(images.images)}")
