@@ -49,6 +49,9 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         folder = Path(uri.removeprefix("sqlite:///")).parent
         if not folder.is_dir():
             raise ValueError(f"--tracking-uri {uri}: folder {folder} does not exist")
+        # Create the schema now, once: MLflow migrates a new SQLite store on first open, and two processes
+        # doing that at once (trials, `mlflow ui`) can fail with "table already exists".
+        client(uri).search_experiments(max_results=1)
     else:
         raise ValueError(f"--tracking-uri must be sqlite:///ABSOLUTE/PATH.db or http(s)://HOST:PORT, got {uri!r}")
 

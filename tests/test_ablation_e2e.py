@@ -202,7 +202,8 @@ def restored_once(experiment: Path) -> bool:
 def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> dict[str, dict]:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if (cwd / "runs" / "mlflow.db").exists():
+        log = cwd / "driver.log"
+        if log.exists() and "Number of trials" in log.read_text(errors="replace"):  # the store is set up
             try:
                 _, children = child_runs(cwd)
             except Exception:  # noqa: BLE001 - the store is still being created
