@@ -33,6 +33,27 @@ class _States:
         return self.activated(j) if op.preactivated else self.raw[j]
 
 
+class _NodeSums:
+    """Per node, the running sum of its incoming terms. Terms may be views into a group's output, so the
+    first two are added out of place; later ones go in place into that fresh sum."""
+
+    def __init__(self, nodes: int):
+        self._sums: list[torch.Tensor | None] = [None] * nodes
+        self._owned = [False] * nodes
+
+    def add(self, node: int, term: torch.Tensor) -> None:
+        total = self._sums[node]
+        if total is None:
+            self._sums[node] = term
+        elif self._owned[node]:
+            total.add_(term)
+        else:
+            self._sums[node], self._owned[node] = total + term, True
+
+    def result(self, node: int) -> torch.Tensor:
+        return self._sums[node]
+
+
 class SearchCell(nn.Module):
     """A cell whose every edge is a mixed op: sum over ops of softmax(alpha_edge)[op] * op(x).
 
@@ -52,17 +73,24 @@ class SearchCell(nn.Module):
         )
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, op_weights: torch.Tensor) -> torch.Tensor:
-        """op_weights: (edges, len(PRIMITIVES)) softmax of this cell's alpha."""
+        """op_weights: (edges, len(PRIMITIVES)) softmax of this cell's alpha.
+
+        Runs source by source: once a state exists, each op runs once for all edges leaving it
+        (``run_group``), and its terms are added to the nodes they feed.
+        """
         states = _States(s0, s1)
-        for node in range(self.nodes):
-            total = None
-            for j in range(2 + node):
-                e = edge_index(node, j)
-                for k, op in enumerate(self.edges[e]):
-                    term = op(states.input_for(op, j), op_weights[e, k])
-                    # In place is safe: the first term is always a fresh conv output (see assert below).
-                    total = term if total is None else total.add_(term)
-            states.raw.append(total)
+        sums = _NodeSums(self.nodes)
+        for src in range(self.nodes + 1):  # the last node feeds no edge inside the cell
+            if src >= 2:
+                states.raw.append(sums.result(src - 2))
+            dests = range(max(src - 1, 0), self.nodes)
+            edges = [edge_index(node, src) for node in dests]
+            for k, op in enumerate(self.edges[edges[0]]):
+                group = [self.edges[e][k] for e in edges]
+                terms = type(op).run_group(group, states.input_for(op, src), op_weights[edges, k])
+                for node, term in zip(dests, terms, strict=True):
+                    sums.add(node, term)
+        states.raw.append(sums.result(self.nodes - 1))
         return torch.cat(states.raw[2:], dim=1)
 
     def forward_path(self, s0: torch.Tensor, s1: torch.Tensor, cell: CellGenotype) -> torch.Tensor:
@@ -97,5 +125,4 @@ class DerivedCell(nn.Module):
         return torch.cat(states.raw[2:], dim=1)
 
 
-assert OPS[PRIMITIVES[0]](1, False).preactivated, "first op must produce a fresh tensor"
 assert PRIMITIVES[: len(DERIVABLE)] == DERIVABLE, "alpha columns of derivable ops must come first"

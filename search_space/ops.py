@@ -7,6 +7,10 @@ op on every edge leaving that state reuses it, instead of one copy per op and ed
 ``forward(x, scale)`` lets a mixed edge fold its softmax weight into the final BatchNorm
 (``BN(x) * w == batch_norm(x, weight=w)`` when BN is affine=False): autograd then keeps only the conv
 output for backward, not the BN output as well, which is what bounds the supernet's memory.
+
+``run_group(ops, x, scales)`` runs several ops of one kind on the same input (a searching cell's edges
+leaving one state) as single grouped convolutions and one BatchNorm: at the supernet's widths (10-20
+channels) a CPU conv or BN costs nearly as much for one edge as for four.
 """
 
 from collections.abc import Callable
@@ -55,6 +59,31 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor |
     )
 
 
+def batch_norm_group(bns: list[nn.BatchNorm2d], x: torch.Tensor, scale: torch.Tensor | None,
+                     momentum: float | None = None) -> torch.Tensor:
+    """One batch_norm over ``x``, the channel-concatenation of the inputs of several affine-free BNs of
+    one width; ``scale`` (one weight per BN or None) multiplies each BN's output.
+
+    Exact, because BN's statistics are per channel. One call instead of one per BN: on CPU a BN's cost
+    barely depends on the channel count at these widths. Running statistics are gathered, updated with
+    ``momentum`` (default: the BNs' own) and written back.
+    """
+    first = bns[0]
+    width = first.num_features
+    weight = None if scale is None else scale.repeat_interleave(width)
+    momentum = first.momentum if momentum is None else momentum
+    # Passed even with momentum 0: a checkpoint's recomputation must save the same tensors as the forward.
+    mean = torch.cat([bn.running_mean for bn in bns])
+    var = torch.cat([bn.running_var for bn in bns])
+    out = F.batch_norm(x, mean, var, weight, None, first.training, momentum, first.eps)
+    if first.training and momentum != 0.0:
+        for bn, bn_mean, bn_var in zip(bns, mean.split(width), var.split(width), strict=True):
+            bn.running_mean.copy_(bn_mean)
+            bn.running_var.copy_(bn_var)
+            bn.num_batches_tracked.add_(1)
+    return out
+
+
 class ConvBN(nn.Module):
     """LeakyReLU -> Conv(k, dilation) without bias -> BN. Covers conv_3x3 and both dil_conv ops."""
 
@@ -68,6 +97,15 @@ class ConvBN(nn.Module):
 
     def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         return scaled_batch_norm(self.bn, self.conv(activated), scale)
+
+    @staticmethod
+    def run_group(ops: list["ConvBN"], activated: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
+        """``[op(activated, s) for op, s in zip(ops, scales)]`` as one conv with the ops' filters stacked
+        and one BN: several small convs on one input cost about as much as one of them."""
+        conv = ops[0].conv
+        weight = torch.cat([op.conv.weight for op in ops])
+        out = F.conv2d(activated, weight, None, 1, conv.padding, conv.dilation)
+        return batch_norm_group([op.bn for op in ops], out, scales).split(conv.out_channels, dim=1)
 
 
 class SepConv(nn.Module):
@@ -108,9 +146,48 @@ class SepConv(nn.Module):
         momentum = (bn.momentum if self._first_run else 0.0) if self.training else 0.0
         x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, self.training, momentum,
                          bn.eps)
+        if self.training and self._first_run:
+            bn.num_batches_tracked.add_(1)
         self._first_run = False
         # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
         return self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE))
+
+    @staticmethod
+    def run_group(ops: list["SepConv"], activated: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
+        """``[op(activated, s) for op, s in zip(ops, scales)]`` with each conv and BN run once for all ops
+        (grouped convolutions, channels ordered op by op), recomputing the interior as ``forward`` does."""
+        runs = 0
+
+        def interior(x: torch.Tensor) -> torch.Tensor:
+            nonlocal runs
+            momentum = None if runs == 0 else 0.0  # the recomputation must not move running statistics
+            runs += 1
+            return SepConv._group_interior(ops, x, momentum)
+
+        first = ops[0]
+        if first.recompute and first.training and torch.is_grad_enabled():
+            mid = checkpoint(interior, activated, use_reentrant=False)
+        else:
+            mid = interior(activated)
+        pw2 = torch.cat([op.pw2.weight for op in ops])
+        out = F.conv2d(mid, pw2, None, 1, 0, 1, len(ops))
+        return batch_norm_group([op.bn2 for op in ops], out, scales).split(first.pw2.out_channels, dim=1)
+
+    @staticmethod
+    def _group_interior(ops: list["SepConv"], activated: torch.Tensor, momentum: float | None) -> torch.Tensor:
+        n, width, first = len(ops), activated.shape[1], ops[0]
+        pad = first.dw1.padding
+        # dw1 for all ops at once: a grouped conv with n filters per input channel orders its outputs channel
+        # by channel (c*n + op); pw1 reads them through a block-diagonal 1x1 conv whose columns are permuted
+        # to match, and writes op by op. Cheaper than repeating the input n times for an op-by-op dw1.
+        dw1 = torch.stack([op.dw1.weight for op in ops], 1).flatten(0, 1)
+        x = F.conv2d(activated, dw1, None, 1, pad, 1, width)
+        pw1 = torch.block_diag(*[op.pw1.weight.view(width, width) for op in ops])
+        pw1 = pw1.view(n * width, n, width).transpose(1, 2).reshape(n * width, n * width, 1, 1)
+        x = F.conv2d(x, pw1)
+        x = batch_norm_group([op.bn1 for op in ops], x, None, momentum)
+        dw2 = torch.cat([op.dw2.weight for op in ops])
+        return F.conv2d(F.leaky_relu_(x, NEGATIVE_SLOPE), dw2, None, 1, pad, 1, n * width)
 
 
 class Identity(nn.Module):
@@ -118,6 +195,10 @@ class Identity(nn.Module):
 
     def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         return x if scale is None else x * scale
+
+    @staticmethod
+    def run_group(ops: list["Identity"], x: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
+        return [x * scale for scale in scales]
 
 
 class Zero(nn.Module):

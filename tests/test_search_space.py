@@ -1,6 +1,7 @@
 """The HiNAS search space: ops, cells, supernet switches, derivation, genotype, derived nets, sampler."""
 
 import collections
+import functools
 import itertools
 import math
 import random
@@ -20,6 +21,7 @@ from search_space import (
     count_parameters,
     sample_genotype,
 )
+from search_space.cell import SearchCell
 from search_space.derive import derive_cell, path_log_prob, viterbi_path
 
 SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
@@ -219,6 +221,39 @@ def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
     torch.testing.assert_close(grads[0], grads[1])
     for a, b in zip(recomputed.buffers(), stored.buffers(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def per_edge_cell_forward(cell, s0, s1, op_weights):
+    """The mixed cell of Eq. 1-3 written edge by edge: the reference the grouped forward must equal."""
+    states = [s0, s1]
+    for node in range(cell.nodes):
+        total = 0
+        for j in range(2 + node):
+            e = sum(2 + i for i in range(node)) + j
+            for k, op in enumerate(cell.edges[e]):
+                x = torch.nn.functional.leaky_relu(states[j], 0.2) if op.preactivated else states[j]
+                total = total + op(x, op_weights[e, k])
+        states.append(total)
+    return torch.cat(states[2:], dim=1)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_grouped_search_cell_equals_the_per_edge_mixed_cell(training):
+    torch.manual_seed(0)
+    grouped, reference = SearchCell(5, 4), SearchCell(5, 4)
+    reference.load_state_dict(grouped.state_dict())
+    s0, s1, out_grad = torch.randn(3, 2, 5, 10, 12)
+    alpha = torch.randn(len(grouped.edges), len(PRIMITIVES))
+    results = []
+    for cell in (grouped, reference):
+        cell.train(training)
+        x0, x1, a = (t.clone().requires_grad_() for t in (s0, s1, alpha))
+        run = cell.forward if cell is grouped else functools.partial(per_edge_cell_forward, cell)
+        out = run(x0, x1, a.softmax(-1))
+        out.mul(out_grad.repeat(1, 4, 1, 1)).sum().backward()
+        results.append([out, x0.grad, x1.grad, a.grad, *(p.grad for p in cell.parameters()), *cell.buffers()])
+    for got, expected in zip(*results, strict=True):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)  # summation order differs
 
 
 def supernet_grads(net: Supernet, x: torch.Tensor) -> dict[str, torch.Tensor]:
