@@ -75,8 +75,9 @@ class SearchCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, op_weights: torch.Tensor) -> torch.Tensor:
         """op_weights: (edges, len(PRIMITIVES)) softmax of this cell's alpha.
 
-        Runs source by source: once a state exists, each op runs once for all edges leaving it
-        (``run_group``), and its terms are added to the nodes they feed.
+        Runs source by source: once a state exists, each op kind runs once for all edges leaving it
+        (``run_group``); the kinds' outputs are summed, and that sum is split among the nodes it feeds.
+        Summing before splitting means backward joins the nodes' gradients once per state, not per kind.
         """
         states = _States(s0, s1)
         sums = _NodeSums(self.nodes)
@@ -85,11 +86,13 @@ class SearchCell(nn.Module):
                 states.raw.append(sums.result(src - 2))
             dests = range(max(src - 1, 0), self.nodes)
             edges = [edge_index(node, src) for node in dests]
+            source_sum = None
             for k, op in enumerate(self.edges[edges[0]]):
                 group = [self.edges[e][k] for e in edges]
-                terms = type(op).run_group(group, states.input_for(op, src), op_weights[edges, k])
-                for node, term in zip(dests, terms, strict=True):
-                    sums.add(node, term)
+                out = type(op).run_group(group, states.input_for(op, src), op_weights[edges, k])
+                source_sum = out if source_sum is None else source_sum.add_(out)
+            for node, term in zip(dests, source_sum.split(s0.shape[1], dim=1), strict=True):
+                sums.add(node, term)
         states.raw.append(sums.result(self.nodes - 1))
         return torch.cat(states.raw[2:], dim=1)
 

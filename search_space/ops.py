@@ -9,7 +9,8 @@ op on every edge leaving that state reuses it, instead of one copy per op and ed
 output for backward, not the BN output as well, which is what bounds the supernet's memory.
 
 ``run_group(ops, x, scales)`` runs several ops of one kind on the same input (a searching cell's edges
-leaving one state) as single grouped convolutions and one BatchNorm: at the supernet's widths (10-20
+leaving one state) as single grouped convolutions and one BatchNorm, and returns their outputs
+concatenated along channels, in a fresh tensor the caller may add into: at the supernet's widths (10-20
 channels) a CPU conv or BN costs nearly as much for one edge as for four.
 """
 
@@ -99,13 +100,13 @@ class ConvBN(nn.Module):
         return scaled_batch_norm(self.bn, self.conv(activated), scale)
 
     @staticmethod
-    def run_group(ops: list["ConvBN"], activated: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
-        """``[op(activated, s) for op, s in zip(ops, scales)]`` as one conv with the ops' filters stacked
-        and one BN: several small convs on one input cost about as much as one of them."""
+    def run_group(ops: list["ConvBN"], activated: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+        """``torch.cat([op(activated, s) for op, s in zip(ops, scales)], 1)`` as one conv with the ops'
+        filters stacked and one BN: several small convs on one input cost about as much as one of them."""
         conv = ops[0].conv
         weight = torch.cat([op.conv.weight for op in ops])
         out = F.conv2d(activated, weight, None, 1, conv.padding, conv.dilation)
-        return batch_norm_group([op.bn for op in ops], out, scales).split(conv.out_channels, dim=1)
+        return batch_norm_group([op.bn for op in ops], out, scales)
 
 
 class SepConv(nn.Module):
@@ -153,9 +154,9 @@ class SepConv(nn.Module):
         return self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE))
 
     @staticmethod
-    def run_group(ops: list["SepConv"], activated: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
-        """``[op(activated, s) for op, s in zip(ops, scales)]`` with each conv and BN run once for all ops
-        (grouped convolutions, channels ordered op by op), recomputing the interior as ``forward`` does."""
+    def run_group(ops: list["SepConv"], activated: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+        """``torch.cat([op(activated, s) for op, s in zip(ops, scales)], 1)`` with each conv and BN run once
+        for all ops (grouped convolutions), recomputing the interior as ``forward`` does."""
         runs = 0
 
         def interior(x: torch.Tensor) -> torch.Tensor:
@@ -171,7 +172,7 @@ class SepConv(nn.Module):
             mid = interior(activated)
         pw2 = torch.cat([op.pw2.weight for op in ops])
         out = F.conv2d(mid, pw2, None, 1, 0, 1, len(ops))
-        return batch_norm_group([op.bn2 for op in ops], out, scales).split(first.pw2.out_channels, dim=1)
+        return batch_norm_group([op.bn2 for op in ops], out, scales)
 
     @staticmethod
     def _group_interior(ops: list["SepConv"], activated: torch.Tensor, momentum: float | None) -> torch.Tensor:
@@ -197,8 +198,8 @@ class Identity(nn.Module):
         return x if scale is None else x * scale
 
     @staticmethod
-    def run_group(ops: list["Identity"], x: torch.Tensor, scales: torch.Tensor) -> list[torch.Tensor]:
-        return [x * scale for scale in scales]
+    def run_group(ops: list["Identity"], x: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x * scale for scale in scales], dim=1)
 
 
 class Zero(nn.Module):
