@@ -50,14 +50,7 @@ def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor |
     if scale is None or bn.affine:
         out = bn(x)
         return out if scale is None else out * scale
-    # contiguous: the channels_last CPU kernel indexes weight densely; a stride-0 expand reads past its storage
-    weight = scale.expand(x.shape[1]).contiguous()
-    use_batch_stats = bn.training or bn.running_mean is None
-    if bn.training and bn.num_batches_tracked is not None:
-        bn.num_batches_tracked.add_(1)
-    return F.batch_norm(
-        x, bn.running_mean, bn.running_var, weight, None, use_batch_stats, bn.momentum or 0.1, bn.eps
-    )
+    return batch_norm_group([bn], x, scale.reshape(1))
 
 
 def batch_norm_group(bns: list[nn.BatchNorm2d], x: torch.Tensor, scale: torch.Tensor | None,
@@ -71,6 +64,7 @@ def batch_norm_group(bns: list[nn.BatchNorm2d], x: torch.Tensor, scale: torch.Te
     """
     first = bns[0]
     width = first.num_features
+    # Dense: the channels_last CPU kernel indexes weight densely; a stride-0 expand reads past its storage.
     weight = None if scale is None else scale.repeat_interleave(width)
     momentum = first.momentum if momentum is None else momentum
     # Passed even with momentum 0: a checkpoint's recomputation must save the same tensors as the forward.
@@ -112,10 +106,10 @@ class ConvBN(nn.Module):
 class SepConv(nn.Module):
     """Twice: LeakyReLU -> depthwise k x k -> pointwise 1x1 -> BN (the DARTS separable conv).
 
-    With ``recompute`` (the supernet's default) everything before the last pointwise conv is recomputed
-    during backward instead of stored: that interior holds 4 of the 5 tensors a sep conv would keep,
-    and depthwise/pointwise convs are cheap to redo. Running statistics are updated once per step,
-    not again by the recomputation.
+    The supernet's op (affine=False) always runs through ``run_group``. With ``recompute`` (its default)
+    everything before the last pointwise conv is recomputed during backward instead of stored: that
+    interior holds 4 of the 5 tensors a sep conv would keep, and depthwise/pointwise convs are cheap to
+    redo. Running statistics are updated once per step, not again by the recomputation.
     """
 
     preactivated = True
@@ -130,33 +124,19 @@ class SepConv(nn.Module):
         self.dw2 = nn.Conv2d(channels, channels, kernel, padding=pad, groups=channels, bias=False)
         self.pw2 = nn.Conv2d(channels, channels, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels, affine=affine)
-        self._first_run = True
 
     def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
-        self._first_run = True  # the next _interior call is this step's own; a later one is a recompute
-        if self.recompute and self.training and torch.is_grad_enabled():
-            mid = checkpoint(self._interior, activated, use_reentrant=False)
-        else:
-            mid = self._interior(activated)
-        return scaled_batch_norm(self.bn2, self.pw2(mid), scale)
-
-    def _interior(self, activated: torch.Tensor) -> torch.Tensor:
-        x = self.pw1(self.dw1(activated))
-        bn = self.bn1
-        # Momentum 0 on autograd's recomputation: the same graph, but running stats move once per step.
-        momentum = (bn.momentum if self._first_run else 0.0) if self.training else 0.0
-        x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, self.training, momentum,
-                         bn.eps)
-        if self.training and self._first_run:
-            bn.num_batches_tracked.add_(1)
-        self._first_run = False
+        if not self.bn2.affine:  # the supernet's op: the grouped path, with a group of one
+            return SepConv.run_group([self], activated, None if scale is None else scale.reshape(1))
+        x = self.bn1(self.pw1(self.dw1(activated)))
         # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
-        return self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE))
+        x = self.pw2(self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE)))
+        return scaled_batch_norm(self.bn2, x, scale)
 
     @staticmethod
-    def run_group(ops: list["SepConv"], activated: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    def run_group(ops: list["SepConv"], activated: torch.Tensor, scales: torch.Tensor | None) -> torch.Tensor:
         """``torch.cat([op(activated, s) for op, s in zip(ops, scales)], 1)`` with each conv and BN run once
-        for all ops (grouped convolutions), recomputing the interior as ``forward`` does."""
+        for all ops (grouped convolutions); the interior is recomputed in backward when ``recompute``."""
         runs = 0
 
         def interior(x: torch.Tensor) -> torch.Tensor:
@@ -188,6 +168,7 @@ class SepConv(nn.Module):
         x = F.conv2d(x, pw1)
         x = batch_norm_group([op.bn1 for op in ops], x, None, momentum)
         dw2 = torch.cat([op.dw2.weight for op in ops])
+        # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
         return F.conv2d(F.leaky_relu_(x, NEGATIVE_SLOPE), dw2, None, 1, pad, 1, n * width)
 
 

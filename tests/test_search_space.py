@@ -206,6 +206,15 @@ def test_single_path_training_leaves_unchosen_ops_without_gradient():
     assert all(p.grad is None for cell in off_path for p in cell.parameters())
 
 
+def test_supernet_sep_conv_is_the_plain_module_composition():
+    torch.manual_seed(0)
+    op = OPS["sep_conv_5x5"](5, False)
+    x, scale = torch.randn(4, 5, 9, 9), torch.tensor(0.3)
+    plain = [op.dw1, op.pw1, torch.nn.BatchNorm2d(5, affine=False), torch.nn.LeakyReLU(0.2), op.dw2, op.pw2,
+             torch.nn.BatchNorm2d(5, affine=False)]
+    torch.testing.assert_close(op(x, scale), torch.nn.Sequential(*plain)(x) * scale)
+
+
 def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
     torch.manual_seed(0)
     recomputed = OPS["sep_conv_3x3"](5, False)
