@@ -35,7 +35,8 @@ from skimage.metrics import peak_signal_noise_ratio
 from search_space import DERIVABLE, DerivedNet, Genotype, SpaceConfig, Supernet
 from trials.config import SearchConfig, to_json, with_overrides
 from trials.data import DataError
-from trials.methods import METHODS, RSWS, NonFiniteLossError
+from trials.losses import NonFiniteLossError
+from trials.methods import METHODS, RSWS
 from trials.pipeline import TrialHooks, run_trial
 from trials.search import SearchState, run_search
 from trials.workload import prepare

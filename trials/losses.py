@@ -52,3 +52,17 @@ def restoration_loss(
     ssim_loss = -torch.log10(ssim(pred, target).clamp_min(SSIM_FLOOR))
     total = pixel_loss + lam * ssim_loss
     return total, {"pixel": pixel_loss.detach(), "ssim": ssim_loss.detach()}
+
+
+class NonFiniteLossError(RuntimeError):
+    """A NaN or infinite loss: the trial stops, naming where and which loss terms went bad."""
+
+
+def checked_restoration_loss(pred: torch.Tensor, target: torch.Tensor, lam: float, pixel: str,
+                             where: str) -> torch.Tensor:
+    """``restoration_loss``'s total; a NonFiniteLossError naming ``where`` and the terms if it is NaN/inf."""
+    total, terms = restoration_loss(pred, target, lam, pixel)
+    if not torch.isfinite(total):
+        parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
+        raise NonFiniteLossError(f"non-finite loss {float(total.detach())} in {where} ({parts}); lam={lam}")
+    return total

@@ -13,13 +13,9 @@ import torch
 from search_space import Genotype, Supernet, sample_genotype
 from trials.config import SearchConfig
 from trials.evaluate import Evaluation, evaluate_model
-from trials.losses import restoration_loss
+from trials.losses import checked_restoration_loss
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-class NonFiniteLossError(RuntimeError):
-    """A NaN or infinite loss: the trial stops, naming where and which loss terms went bad."""
 
 
 class SearchMethod(ABC):
@@ -63,12 +59,7 @@ class SearchMethod(ABC):
 
     # --- shared pieces ----------------------------------------------------------------------------------
     def loss(self, output: torch.Tensor, target: torch.Tensor, where: str) -> torch.Tensor:
-        total, terms = restoration_loss(output, target, self.config.lam, self.config.pixel_loss)
-        if not torch.isfinite(total):
-            parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-            raise NonFiniteLossError(
-                f"non-finite loss {float(total.detach())} at {where} ({parts}, lam={self.config.lam})")
-        return total
+        return checked_restoration_loss(output, target, self.config.lam, self.config.pixel_loss, where)
 
     def sgd_step(self, loss: torch.Tensor) -> None:
         parameters = self.w_optimizer.param_groups[0]["params"]

@@ -10,8 +10,7 @@ from trials import metric_names as M
 from trials.config import TrialConfig
 from trials.data import PatchSampler, denoise_pairs, sr_pairs
 from trials.evaluate import evaluate_model
-from trials.losses import restoration_loss
-from trials.methods import NonFiniteLossError
+from trials.losses import checked_restoration_loss
 from trials.workload import Workload
 
 
@@ -51,11 +50,8 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
         for group in optimizer.param_groups:
             group["lr"] = r.lr * (1 - it / r.iterations) ** r.poly_power
         x, y = (t.to(device) for t in sampler.batch(it))
-        loss, terms = restoration_loss(net(x), y, cfg.search.lam, cfg.search.pixel_loss)
-        if not torch.isfinite(loss):
-            parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-            raise NonFiniteLossError(f"non-finite loss {float(loss.detach())} in retraining for condition {condition}, "
-                                     f"iteration {it + 1} ({parts})")
+        loss = checked_restoration_loss(net(x), y, cfg.search.lam, cfg.search.pixel_loss,
+                                        f"retraining for condition {condition}, iteration {it + 1}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_value_(net.parameters(), r.grad_clip)
