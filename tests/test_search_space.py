@@ -23,6 +23,7 @@ from search_space import (
 )
 from search_space.cell import SearchCell
 from search_space.derive import derive_cell, path_log_prob, viterbi_path
+from search_space.ops import fanned_depthwise_conv
 
 SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
 
@@ -213,6 +214,23 @@ def test_supernet_sep_conv_is_the_plain_module_composition():
     plain = [op.dw1, op.pw1, torch.nn.BatchNorm2d(5, affine=False), torch.nn.LeakyReLU(0.2), op.dw2, op.pw2,
              torch.nn.BatchNorm2d(5, affine=False)]
     torch.testing.assert_close(op(x, scale), torch.nn.Sequential(*plain)(x) * scale)
+
+
+@pytest.mark.parametrize("fan,kernel", [(2, 3), (3, 5), (4, 5)])
+def test_fanned_depthwise_conv_matches_the_grouped_conv_and_its_gradients(fan, kernel):
+    torch.manual_seed(0)
+    x = torch.randn(3, 6, 11, 9).contiguous(memory_format=torch.channels_last).requires_grad_()
+    weight = torch.randn(6 * fan, 1, kernel, kernel, requires_grad=True)
+    grad_out = torch.randn(3, 6 * fan, 11, 9)
+    pad = (kernel // 2, kernel // 2)
+    results = []
+    for conv in (fanned_depthwise_conv, lambda x, w, p: torch.nn.functional.conv2d(x, w, None, 1, p, 1, x.shape[1])):
+        out = conv(x, weight, pad)
+        x_grad, weight_grad = torch.autograd.grad(out, (x, weight), grad_out)
+        results.append((out, x_grad, weight_grad))
+    for ours, reference in zip(*results, strict=True):
+        torch.testing.assert_close(ours, reference)
+    assert results[0][1].is_contiguous(memory_format=torch.channels_last)
 
 
 def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
