@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .depthwise import depthwise_conv, fanned_depthwise_conv
+
 NEGATIVE_SLOPE = 0.2
 
 # Column order of alpha. `none` is last so that slicing [:-1] gives the ops a derived cell may use.
@@ -128,9 +130,9 @@ class SepConv(nn.Module):
     def forward(self, activated: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
         if not self.bn2.affine:  # the supernet's op: the grouped path, with a group of one
             return SepConv.run_group([self], activated, None if scale is None else scale.reshape(1))
-        x = self.bn1(self.pw1(self.dw1(activated)))
+        x = self.bn1(self.pw1(depthwise_conv(activated, self.dw1.weight, self.dw1.padding)))
         # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
-        x = self.pw2(self.dw2(F.leaky_relu_(x, NEGATIVE_SLOPE)))
+        x = self.pw2(depthwise_conv(F.leaky_relu_(x, NEGATIVE_SLOPE), self.dw2.weight, self.dw2.padding))
         return scaled_batch_norm(self.bn2, x, scale)
 
     @staticmethod
@@ -169,43 +171,7 @@ class SepConv(nn.Module):
         x = batch_norm_group([op.bn1 for op in ops], x, None, momentum)
         dw2 = torch.cat([op.dw2.weight for op in ops])
         # In place: leaky_relu with a positive slope is invertible, so autograd keeps one tensor, not two.
-        return F.conv2d(F.leaky_relu_(x, NEGATIVE_SLOPE), dw2, None, 1, pad, 1, n * width)
-
-
-def fanned_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
-    """``F.conv2d(x, weight, padding=padding, groups=C)`` for a depthwise conv with n filters per input channel
-    (weight: (C*n, 1, k, k); output channel c*n + i is filter i of channel c)."""
-    if weight.shape[0] == x.shape[1]:
-        return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
-    return _FannedDepthwiseConv.apply(x, weight, padding)
-
-
-class _FannedDepthwiseConv(torch.autograd.Function):
-    """The input gradient is a one-filter-per-channel transposed conv over all C*n channels, then a sum over
-    each channel's n filters: on CPU, oneDNN's own backward-data for n > 1 is 2-3x slower than that
-    (measured at the supernet's shapes, 3x3 and 5x5). The weight gradient is oneDNN's, which is fast here."""
-
-    @staticmethod
-    def forward(ctx, x, weight, padding):
-        ctx.save_for_backward(x, weight)
-        ctx.padding = padding
-        return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, weight = ctx.saved_tensors
-        (batch, channels, height, width), fan = x.shape, weight.shape[0] // x.shape[1]
-        grad_x = grad_weight = None
-        if ctx.needs_input_grad[0]:
-            per_filter = F.conv_transpose2d(grad_out, weight, None, 1, ctx.padding, 0, weight.shape[0])
-            # Summed in the NHWC order channels_last stores, so the result stays channels_last.
-            grad_x = (per_filter.permute(0, 2, 3, 1).reshape(batch, height, width, channels, fan).sum(-1)
-                      .permute(0, 3, 1, 2))
-        if ctx.needs_input_grad[1]:
-            grad_weight = torch.ops.aten.convolution_backward(
-                grad_out, x, weight, None, [1, 1], list(ctx.padding), [1, 1], False, [0, 0], channels,
-                [False, True, False])[1]
-        return grad_x, grad_weight, None
+        return depthwise_conv(F.leaky_relu_(x, NEGATIVE_SLOPE), dw2, pad)
 
 
 class Identity(nn.Module):

@@ -22,8 +22,8 @@ from search_space import (
     sample_genotype,
 )
 from search_space.cell import SearchCell
+from search_space.depthwise import depthwise_conv, fanned_depthwise_conv, kernel_available
 from search_space.derive import derive_cell, path_log_prob, viterbi_path
-from search_space.ops import fanned_depthwise_conv
 
 SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
 
@@ -231,6 +231,23 @@ def test_fanned_depthwise_conv_matches_the_grouped_conv_and_its_gradients(fan, k
     for ours, reference in zip(*results, strict=True):
         torch.testing.assert_close(ours, reference)
     assert results[0][1].is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("channels", [16, 45, 80])
+def test_depthwise_5x5_weight_gradient_kernel_matches_pytorch(channels):
+    # gcc is part of the supported set-up; without it the kernel would silently fall back to PyTorch's.
+    assert kernel_available(), "the C weight-gradient kernel was not built (is a C compiler installed?)"
+    torch.manual_seed(0)
+    x = torch.randn(3, channels, 13, 10).contiguous(memory_format=torch.channels_last).requires_grad_()
+    weight = torch.randn(channels, 1, 5, 5, requires_grad=True)
+    grad_out = torch.randn(3, channels, 13, 10).contiguous(memory_format=torch.channels_last)
+    results = []
+    for conv in (depthwise_conv, lambda x, w, p: torch.nn.functional.conv2d(x, w, None, 1, p, 1, x.shape[1])):
+        out = conv(x, weight, (2, 2))
+        results.append((out, *torch.autograd.grad(out, (x, weight), grad_out)))
+    assert results[0][0].grad_fn.name().endswith("Depthwise5x5Backward")  # the kernel really ran
+    for ours, reference in zip(*results, strict=True):
+        torch.testing.assert_close(ours, reference)
 
 
 def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
