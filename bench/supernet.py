@@ -3,7 +3,8 @@
 Default: the paper's denoising search configuration (f=10, L=3, B=4, 1 channel, batch 8, 64x64 crops).
 Each configuration runs in a fresh subprocess so that its peak RSS is its own; the configurations take
 turns for several rounds (this machine's speed drifts by 20% over minutes), and a configuration's time is
-the median over all its rounds' steps, each round after one warm-up step.
+the median over all its rounds' steps, each round after one warm-up step; the fastest step is printed too
+(as timeit does: slower steps are mostly other load on the machine, not the code).
 
 Baseline, measured in the same run: the same supernet (same weights, cell sharing) computed the way
 DARTS-style code does it: PyTorch's default NCHW layout, edge by edge, every op applying its own LeakyReLU,
@@ -83,9 +84,9 @@ VARIANTS = {"sharing": "cell sharing (Eq. 5)", "no_sharing": "no sharing (Eq. 6)
 
 
 def combine(results: list[dict]) -> dict:
-    """One configuration over all rounds: median step time, largest memory."""
+    """One configuration over all rounds: median and fastest step time, largest memory."""
     steps = [t for r in results for t in r["step_seconds"]]
-    return {**results[0], "seconds": statistics.median(steps),
+    return {**results[0], "seconds": statistics.median(steps), "best_seconds": min(steps),
             "peak_rss_gib": max(r["peak_rss_gib"] for r in results),
             "step_rss_gib": max(r["step_rss_gib"] for r in results)}
 
@@ -117,9 +118,9 @@ def main() -> None:
             runs[variant].append(run_child(args, variant))
     rows = {variant: combine(results) for variant, results in runs.items()}
     for variant, r in rows.items():
-        print(f"  {VARIANTS[variant]:24s} {r['seconds']:6.2f} s/step   peak RSS {r['peak_rss_gib']:5.2f} GiB "
-              f"(step adds {r['step_rss_gib']:5.2f} GiB)   weights {r['weights_m']:.2f} M   "
-              f"threads {r['threads']}")
+        print(f"  {VARIANTS[variant]:24s} {r['seconds']:6.2f} s/step (best {r['best_seconds']:5.2f})   "
+              f"peak RSS {r['peak_rss_gib']:5.2f} GiB (step adds {r['step_rss_gib']:5.2f} GiB)   "
+              f"weights {r['weights_m']:.2f} M   threads {r['threads']}")
     on, off, base = rows["sharing"], rows["no_sharing"], rows["baseline"]
     print(f"  without/with sharing: time x{off['seconds'] / on['seconds']:.2f}, "
           f"peak RSS x{off['peak_rss_gib'] / on['peak_rss_gib']:.2f}, "
