@@ -19,6 +19,7 @@ from search_space import (
     SpaceConfig,
     Supernet,
     count_parameters,
+    depthwise,
     sample_genotype,
 )
 from search_space.cell import SearchCell
@@ -248,6 +249,21 @@ def test_depthwise_5x5_weight_gradient_kernel_matches_pytorch(channels):
     assert results[0][0].grad_fn.name().endswith("Depthwise5x5Backward")  # the kernel really ran
     for ours, reference in zip(*results, strict=True):
         torch.testing.assert_close(ours, reference)
+
+
+def test_depthwise_conv_without_a_c_compiler_warns_and_uses_pytorchs_gradient(monkeypatch, tmp_path):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing cached there: it must try to compile
+    depthwise._load_kernel.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="could not be built.*Install a C compiler"):
+            assert not kernel_available()
+        x = torch.randn(2, 16, 6, 6).contiguous(memory_format=torch.channels_last)
+        weight = torch.randn(16, 1, 5, 5, requires_grad=True)
+        out = depthwise_conv(x, weight, (2, 2))
+        assert out.grad_fn.name() == "ConvolutionBackward0"  # PyTorch's own convolution and gradient
+    finally:
+        depthwise._load_kernel.cache_clear()
 
 
 def test_recomputed_sep_conv_matches_stored_one_and_moves_running_stats_once():
