@@ -9,7 +9,8 @@ the median over all its rounds' steps, each round after one warm-up step; the fa
 Baseline, measured in the same run: the same supernet (same weights, cell sharing) computed the way
 DARTS-style code does it: PyTorch's default NCHW layout, edge by edge, every op applying its own LeakyReLU,
 its BN output multiplied by the softmax weight, and every activation stored for backward. Its ratios to
-ours are robust to how busy this machine is; the absolute seconds are not.
+ours are robust to how busy this machine is; the absolute seconds are not. A fourth configuration is ours
+with every depthwise conv's gradients from PyTorch (oneDNN) instead of search_space/depthwise.py.
 
     python bench/supernet.py [--batch 8] [--rounds 3] [--repeats 2] [--threads N]
 """
@@ -48,6 +49,18 @@ def plain_op(op, x):
     return x  # skip_connect
 
 
+def use_onednn_depthwise_gradients() -> None:
+    """Our supernet with every depthwise conv's gradients from PyTorch (oneDNN), not search_space/depthwise.py."""
+    import torch.nn.functional as F
+
+    import search_space.ops as ops
+
+    def onednn(x, weight, padding):
+        return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
+
+    ops.depthwise_conv = ops.fanned_depthwise_conv = onednn
+
+
 def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | None) -> dict:
     import torch
 
@@ -59,6 +72,8 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
     if variant == "baseline":
         SearchCell.forward = edge_by_edge_forward
         supernet_module.channels_last = supernet_module.to_channels_last = lambda x: x  # PyTorch's default NCHW
+    if variant == "onednn_depthwise":
+        use_onednn_depthwise_gradients()
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -80,7 +95,7 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
 
 
 VARIANTS = {"sharing": "cell sharing (Eq. 5)", "no_sharing": "no sharing (Eq. 6)",
-            "baseline": "baseline (NCHW, per edge)"}
+            "baseline": "baseline (NCHW, per edge)", "onednn_depthwise": "sharing, oneDNN depthwise"}
 
 
 def combine(results: list[dict]) -> dict:
@@ -127,6 +142,8 @@ def main() -> None:
           f"step memory x{off['step_rss_gib'] / on['step_rss_gib']:.2f}")
     print(f"  baseline/ours (both with sharing): time x{base['seconds'] / on['seconds']:.2f}, "
           f"peak RSS x{base['peak_rss_gib'] / on['peak_rss_gib']:.2f}")
+    print(f"  depthwise gradients from oneDNN instead of search_space/depthwise.py: "
+          f"time x{rows['onednn_depthwise']['seconds'] / on['seconds']:.2f}")
     print("  targets (issue 2): with sharing < 6 s and < 3 GiB; the authors' code: ~13 s, ~8 GiB")
 
 
