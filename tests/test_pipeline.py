@@ -204,6 +204,20 @@ def test_hinas_validation_psnr_rises_and_alpha_moves_only_after_warmup():
     assert not torch.equal(snapshots[-1][0], ones[0]) and not torch.equal(snapshots[-1][1], ones[1])
 
 
+def test_hinas_architecture_step_moves_only_alpha_beta_and_leaves_weights_trainable():
+    cfg = pipeline_config()
+    torch.manual_seed(0)
+    net = Supernet(cfg.space)
+    method = METHODS["hinas"](net, cfg.search, cfg.seed, cfg.retrain_width())
+    before = {k: v.clone() for k, v in net.named_parameters()}
+    x = torch.rand(2, cfg.space.in_channels, 16, 16)
+    method.arch_step((x, x), "test")
+    moved = {k for k, v in net.named_parameters() if not torch.equal(v, before[k])}
+    assert moved == {"alpha", "beta"}, moved
+    assert all(p.grad is None for p in net.weight_parameters()), "weight gradients were computed"
+    assert all(p.requires_grad for p in net.parameters()), "weights were left frozen after the step"
+
+
 def test_rsws_trains_the_weights_but_never_alpha_or_beta():
     # warmup 0: RSWS is past its warm-up from the first step, where HiNAS would update alpha and beta
     cfg = pipeline_config(search__method="rsws", search__epochs=2, search__warmup_epochs=0,

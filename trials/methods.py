@@ -5,8 +5,10 @@ method says what one step trains, what a validation scores and which genotype it
 method is a new subclass registered in METHODS, not a branch in the loop.
 """
 
+import contextlib
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 import torch
 
@@ -69,6 +71,19 @@ class SearchMethod(ABC):
         self.w_optimizer.step()
 
 
+@contextlib.contextmanager
+def _frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
+    """requires_grad off for these parameters inside the block, restored afterwards (also on errors)."""
+    previous = [p.requires_grad for p in parameters]
+    for p in parameters:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(parameters, previous, strict=True):
+            p.requires_grad_(flag)
+
+
 class HiNAS(SearchMethod):
     """First-order DARTS-style alternation: an Adam step on alpha/beta (Train A), then an SGD step on
     the weights (Train W). Validation scores the whole supernet."""
@@ -85,10 +100,12 @@ class HiNAS(SearchMethod):
 
     def arch_step(self, batch: Batch, where: str) -> None:
         x, y = batch
-        loss = self.loss(self.supernet(x), y, where + " (architecture step)")
-        self.a_optimizer.zero_grad(set_to_none=True)
-        # Only alpha/beta: skipping the weight gradients saves most of the convolutions' backward work.
-        loss.backward(inputs=self.supernet.arch_parameters())
+        # Only alpha/beta: the weights are frozen during this step's forward so that no op, including the
+        # custom autograd functions of search_space/depthwise.py, computes weight gradients in its backward.
+        with _frozen(self.supernet.weight_parameters()):
+            loss = self.loss(self.supernet(x), y, where + " (architecture step)")
+            self.a_optimizer.zero_grad(set_to_none=True)
+            loss.backward(inputs=self.supernet.arch_parameters())
         self.a_optimizer.step()
 
     def weight_step(self, batch: Batch, step: int, where: str) -> float:
