@@ -16,6 +16,7 @@ from search_space import Genotype, Supernet, sample_genotype
 from trials.config import SearchConfig
 from trials.evaluate import Evaluation, evaluate_model
 from trials.losses import checked_restoration_loss
+from trials.optim import clipped_step
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -64,11 +65,8 @@ class SearchMethod(ABC):
         return checked_restoration_loss(output, target, self.config.lam, self.config.pixel_loss, where)
 
     def sgd_step(self, loss: torch.Tensor) -> None:
-        parameters = self.w_optimizer.param_groups[0]["params"]
-        self.w_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=parameters)  # alpha/beta gradients would only be thrown away
-        torch.nn.utils.clip_grad_value_(parameters, self.config.grad_clip)
-        self.w_optimizer.step()
+        """The weights' SGD step; alpha/beta get no gradients."""
+        clipped_step(self.w_optimizer, loss, self.w_optimizer.param_groups[0]["params"], self.config.grad_clip)
 
 
 @contextlib.contextmanager

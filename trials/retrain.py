@@ -11,6 +11,7 @@ from trials.config import TrialConfig
 from trials.data import PatchSampler, denoise_pairs, sr_pairs
 from trials.evaluate import evaluate_model
 from trials.losses import checked_restoration_loss
+from trials.optim import clipped_step
 from trials.workload import Workload
 
 
@@ -45,6 +46,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
           on_checkpoint: Callable[[int], None], condition: int) -> None:
     """Iterations ``start``..end with poly(0.9) lr; ``on_checkpoint(next_iteration)`` every checkpoint_every."""
     r = cfg.retrain
+    parameters = list(net.parameters())
     net.train()
     for it in range(start, r.iterations):
         for group in optimizer.param_groups:
@@ -52,10 +54,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
         x, y = (t.to(device) for t in sampler.batch(it))
         loss = checked_restoration_loss(net(x), y, cfg.search.lam, cfg.search.pixel_loss,
                                         f"retraining for condition {condition}, iteration {it + 1}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(net.parameters(), r.grad_clip)
-        optimizer.step()
+        clipped_step(optimizer, loss, parameters, r.grad_clip)
         if (it + 1) % r.checkpoint_every == 0 and it + 1 < r.iterations:
             on_checkpoint(it + 1)
 
