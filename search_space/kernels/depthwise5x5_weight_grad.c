@@ -2,8 +2,8 @@
    padding 2) on NHWC float32 tensors:
        gw[kh][kw][c] += sum over b, h, w of dy[b][h][w][c] * x[b][h + kh - 2][w + kw - 2][c].
    Why: oneDNN (PyTorch's CPU convolutions) has a fast depthwise kernel for this only at 3x3; at 5x5 it
-   falls back to its generic grouped convolution, several times slower than this loop at the supernet's
-   shapes (bench/supernet.py, search_space/depthwise.py).
+   falls back to its generic grouped convolution, 2-3x slower than this loop at the supernet's shapes
+   (bench/depthwise.py).
    Channels run in blocks of 16, 8, 4 and 1 floats (vector registers), with one accumulator per kernel
    column, so each dy value is loaded once per row of taps. */
 #include <string.h>
