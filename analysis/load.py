@@ -140,7 +140,7 @@ def _lazy_client(tracking_uri: str, client) -> Callable:
 
     def get():
         if made[0] is None:
-            from mlflow import MlflowClient
+            from mlflow import MlflowClient  # deferred: cache-only loads never import MLflow
 
             made[0] = MlflowClient(tracking_uri=tracking_uri)
         return made[0]

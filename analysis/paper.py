@@ -1,4 +1,5 @@
-"""The paper's published numbers (``paper_numbers.csv``) and our summary side by side with them.
+"""A paper's published numbers (a long CSV, e.g. orchestrator/experiments/hinas_paper_numbers.csv, named by
+the layout's ``paper_numbers``) and our summary side by side with them.
 
 The CSV is long: ``table, setting, condition, metric, mean, std, min, max, note``; ``metric`` is 'psnr',
 'ssim', 'params_m' (range in min/max, or a single value in mean) or 'search_gpu_hours'; ``condition`` is
@@ -21,17 +22,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.tables import value_columns
-
-PAPER_CSV = Path(__file__).with_name("paper_numbers.csv")
+from analysis.tables import TableLayout, value_columns
 
 
-def paper_numbers(path: str | Path = PAPER_CSV) -> pd.DataFrame:
+def paper_numbers(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"condition": str, "note": str}, keep_default_na=False,
                        na_values={"mean": [""], "std": [""], "min": [""], "max": [""]})
 
 
-def paper_table(table_id: str, path: str | Path = PAPER_CSV) -> pd.DataFrame:
+def paper_table(table_id: str, path: str | Path) -> pd.DataFrame:
     """The rows of one table, e.g. 'table1'."""
     numbers = paper_numbers(path)
     return numbers[numbers["table"] == table_id].reset_index(drop=True)
@@ -51,16 +50,18 @@ def _ours_long(summary: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
                                                       "ours_std", "ours_n"])
 
 
-def compare_with_paper(summary: pd.DataFrame, table_id: str, layout=None) -> pd.DataFrame:
+def has_paper_table(layout: TableLayout) -> bool:
+    return layout.paper_numbers is not None and layout.table_id in set(paper_numbers(layout.paper_numbers)["table"])
+
+
+def compare_with_paper(summary: pd.DataFrame, layout: TableLayout) -> pd.DataFrame:
     """Ours, the paper's and the difference (ours - paper) per setting, condition and metric.
 
-    ``summary`` is ``tables.summarize``'s frame; ``layout`` (resolved) names its value columns, else they are
-    read off the ``*_mean`` columns. Params compare our mean with the paper's single value or range midpoint.
+    ``summary`` is ``tables.summarize``'s frame; ``layout`` (resolved) names its value columns and the paper's
+    table. Params compare our mean with the paper's single value or range midpoint.
     """
-    columns = value_columns(layout) if layout is not None else [
-        c[: -len("_mean")] for c in summary.columns if c.endswith("_mean") and c != "params_mean"]
-    ours = _ours_long(summary, columns)
-    paper = paper_table(table_id)
+    ours = _ours_long(summary, value_columns(layout))
+    paper = paper_table(layout.table_id, layout.paper_numbers)
     paper = paper.assign(mean=paper["mean"].fillna((paper["min"] + paper["max"]) / 2))
     paper = paper.rename(columns={"mean": "paper_mean", "std": "paper_std"})
     merged = ours.merge(paper[["setting", "condition", "metric", "paper_mean", "paper_std"]],

@@ -49,7 +49,7 @@ def best_rows(summary: pd.DataFrame, column: str, decimals: int = 2) -> set[int]
 
 def headers(layout: TableLayout) -> list[str]:
     """Flat column names of the text table."""
-    per_condition = [f"{condition_label(c)} {m.upper()}" for c in layout.conditions for m in layout.metrics]
+    per_condition = [f"{condition_label(layout, c)} {m.upper()}" for c in layout.conditions for m in layout.metrics]
     extras = [EXTRA_LABELS.get(e, e) for e in layout.extras]
     return ["Method", *layout.mark_columns, "n", "Params (M)", *per_condition, *extras]
 
@@ -110,7 +110,7 @@ def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3
     metrics = len(layout.metrics)
     spec = "l" + "c" * (lead - 1 + metrics * len(layout.conditions) + len(layout.extras))
     top = ["Method", *layout.mark_columns, "n", "Params"]
-    top += [rf"\multicolumn{{{metrics}}}{{c}}{{{tex_escape(condition_label(c))}}}" for c in layout.conditions]
+    top += [rf"\multicolumn{{{metrics}}}{{c}}{{{tex_escape(condition_label(layout, c))}}}" for c in layout.conditions]
     top += [EXTRA_LABELS.get(e, e) for e in layout.extras]
     rules = [rf"\cmidrule(lr){{{lead + 1 + i * metrics}-{lead + (i + 1) * metrics}}}"
              for i in range(len(layout.conditions))]

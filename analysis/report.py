@@ -7,13 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import plots, render
-from analysis.paper import compare_with_paper, paper_numbers
+from analysis.paper import compare_with_paper, has_paper_table
+from analysis.pictures import PICTURES
 from analysis.tables import TableLayout, caption, resolve, summarize
 from trials import metric_names as mn
-
-
-def has_paper_table(table_id: str) -> bool:
-    return table_id in set(paper_numbers()["table"])
 
 
 def write_tables(summary: pd.DataFrame, layout: TableLayout, out_dir: Path,
@@ -24,8 +21,8 @@ def write_tables(summary: pd.DataFrame, layout: TableLayout, out_dir: Path,
     files["tex"].write_text(render.to_latex(summary, layout, expected_seeds))
     files["csv"] = render.write_csv(summary, out_dir / "table.csv")
     files["parquet"] = render.write_parquet(summary, out_dir / "table.parquet")
-    if has_paper_table(layout.table_id):
-        comparison = compare_with_paper(summary, layout.table_id, layout)
+    if has_paper_table(layout):
+        comparison = compare_with_paper(summary, layout)
         files["comparison_csv"] = render.write_csv(comparison, out_dir / "comparison.csv")
         files["comparison_md"] = out_dir / "comparison.md"
         files["comparison_md"].write_text(render.frame_to_markdown(comparison))
@@ -39,10 +36,11 @@ def write_pictures(runs: pd.DataFrame, layout: TableLayout, out_dir: Path, curve
                 for c in layout.conditions}
     if curves is not None and not curves.empty:
         pictures["search curves"] = plots.plot_curves(curves, out_dir / "curves_val_psnr.png", mn.VAL_PSNR)
-    for name, genotype in (genotypes or {}).items():
+    for name, entry in (genotypes or {}).items():
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))
-        pictures[f"architecture: {name}"] = plots.plot_genotype(genotype, out_dir / f"genotype_{safe}.png",
-                                                                title=str(name))
+        genotype, width = entry
+        pictures[f"architecture: {name}"] = PICTURES.get(genotype.space).architecture(
+            genotype, out_dir / f"genotype_{safe}.png", str(name), width)
     return pictures
 
 
@@ -51,7 +49,7 @@ def write_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,
                  expected_seeds: int = 3) -> Path:
     """Everything for one table under ``out_dir``; returns report.md (report.html sits next to it).
 
-    ``genotypes`` maps a display name (e.g. 'lwas_resl seed 0') to a ``search_space.Genotype``.
+    ``genotypes`` maps a display name (e.g. 'lwas_resl seed 0') to (a ``search_space.Genotype``, its width).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,6 @@
 Per-epoch curves live in a second, long DataFrame: ``run_id, setting, seed, metric, step, value``.
 """
 
-import re
-
 import pandas as pd
 
 from trials import metric_names as mn
@@ -58,13 +56,3 @@ def cast_params(frame: pd.DataFrame) -> pd.DataFrame:
 def conditions_in(columns: pd.Index | list[str]) -> list[str]:
     """Conditions with a PSNR column, e.g. ['sigma30', 'set5_x4'], in column order."""
     return [c[len(_PSNR_PREFIX):] for c in columns if c.startswith(_PSNR_PREFIX)]
-
-
-def scale_of(condition: str) -> int | None:
-    match = re.fullmatch(r".+_x(\d+)", condition)
-    return int(match.group(1)) if match else None
-
-
-def sigma_of(condition: str) -> int | None:
-    match = re.fullmatch(r"sigma(\d+)", condition)
-    return int(match.group(1)) if match else None

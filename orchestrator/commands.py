@@ -1,6 +1,7 @@
 """`ablation`, `table` and `report`: the commands that need Ray, MLflow or the analysis code.
 
-`ablation` checks everything it can (names, values, data folder, tracking store) before Ray starts.
+`ablation` checks everything it can (names, values, data folder, tracking store) before Ray starts. Ablations,
+presets and table layouts come from the experiments registry (orchestrator/experiments/).
 """
 
 import argparse
@@ -8,8 +9,14 @@ import dataclasses
 import os
 from pathlib import Path
 
-from orchestrator.ablations import ABLATION_NAMES, DEFAULT_SEEDS, get_ablation
-from orchestrator.cli import add_config_arguments, build_config
+from orchestrator import tracking as tr
+from orchestrator.arguments import add_config_arguments, user_overrides
+from orchestrator.experiments import ablation_names, find_ablation
+from orchestrator.presets import trial_config
+from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
+from trials import metric_names as M
+from trials.data.readers import find_files
+from trials.tasks import TASKS
 
 RUNS = Path("runs")
 
@@ -21,6 +28,8 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
         raise ValueError(f"{what} must be integers separated by commas, e.g. 0,1,2; got {text!r}") from None
     if not values:
         raise ValueError(f"{what} is empty")
+    if len(set(values)) != len(values) or min(values) < 0:
+        raise ValueError(f"{what} must be distinct integers >= 0, got {text!r}")
     return values
 
 
@@ -38,50 +47,61 @@ def experiment_name(args: argparse.Namespace) -> str:
 
 
 def mlflow_experiment(ablation: str, task: str) -> str:
-    return f"hinas-{ablation}-{task}"
+    return f"{find_ablation(ablation).name}-{ablation}-{task}"
 
 
-def make_plan(args: argparse.Namespace):
-    from orchestrator.trainable import trial_config
-    from orchestrator.tuning import Plan
-
-    if args.ablation not in ABLATION_NAMES:
-        raise ValueError(f"unknown ablation {args.ablation!r}; valid: {', '.join(ABLATION_NAMES)}")
+def make_plan(args: argparse.Namespace) -> Plan:
+    experiments = find_ablation(args.ablation)
     seeds = parse_int_list(args.seeds, "--seeds")
-    ablation = get_ablation(args.ablation, args.task, parse_float_list(args.lambdas, "--lambdas"))
+    ablation = experiments.ablations[args.ablation](args.task, lambdas=parse_float_list(args.lambdas, "--lambdas"))
+    if args.task not in ablation.tasks:
+        raise ValueError(f"ablation {ablation.name} does not run on task {args.task}; run it with --task "
+                         f"{' or '.join(ablation.tasks)}")
     if args.settings:
         ablation = dataclasses.replace(ablation, settings=tuple(ablation.setting(n) for n in args.settings.split(",")))
     optuna_samples = 0
     if args.search == "optuna":
-        if args.ablation != "lambda":
-            raise ValueError("--search optuna chooses lambda: use it with `ablation lambda`")
+        if not any("loss.lam" in s.overrides for s in ablation.settings):
+            raise ValueError("--search optuna chooses the SSIM-loss weight: use it with an ablation that sweeps "
+                             "loss.lam (`ablation lambda`)")
         optuna_samples = args.num_samples
-    base = build_config(args)
-    for setting in ablation.settings:  # every trial's config is valid before anything starts
-        trial_config(dataclasses.asdict(base), setting, seeds[0])
-    check_data(base)
+    base = {"preset": args.preset, "task": args.task, "overrides": user_overrides(args)}
+    configs = [setting_config(base, setting, seeds[0]) for setting in ablation.settings]  # all valid before Ray
+    check_data(configs[0])
     if args.gpus_per_trial < 0 or args.cpus_per_trial <= 0:
         raise ValueError("--gpus-per-trial must be >= 0 and --cpus-per-trial > 0")
     storage_uri = args.storage or str((RUNS / "ray_results").resolve())
     if "://" not in storage_uri:
         storage_uri = str(Path(storage_uri).expanduser().resolve())
-    return Plan(ablation=ablation, task=args.task, seeds=seeds, base_config=dataclasses.asdict(base),
-                storage_uri=storage_uri,
+    return Plan(ablation=ablation, task=args.task, seeds=seeds, base=base, storage_uri=storage_uri,
                 experiment=experiment_name(args), cpus_per_trial=args.cpus_per_trial,
                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-                max_failures=args.max_failures, optuna_samples=optuna_samples)
+                max_failures=args.max_failures, optuna_samples=optuna_samples,
+                progress_columns=progress_columns(configs[0]))
+
+
+def setting_config(base: dict, setting, seed: int):
+    try:
+        return trial_config(base, setting, seed)
+    except ValueError as err:
+        raise ValueError(f"setting {setting.name}: {err} (--settings runs a subset)") from None
+
+
+def progress_columns(cfg) -> tuple[str, ...]:
+    """The headline test metrics of a trial, for Tune's table: PSNR per condition on the first test set."""
+    task = TASKS.get(cfg.task.name)
+    test_set = cfg.data.test_sets[0] if cfg.data.test_sets else "builtin"
+    return tuple(dict.fromkeys(M.psnr(task.metric_condition(test_set, c)) for c in task.conditions(cfg.task)))
 
 
 def check_data(cfg) -> None:
     """The layout of a data folder, checked in the driver without decoding every image."""
     if cfg.data.kind == "builtin":
         return
-    from trials.data.readers import find_files
-
     find_files(cfg.data.kind, cfg.data.root)
 
 
-def print_grid(plan) -> None:
+def print_grid(plan: Plan) -> None:
     print(f"ablation {plan.ablation.name} ({plan.ablation.description}), task {plan.task}: "
           f"{len(plan.grid())} trials, {plan.cpus_per_trial:g} CPU + {plan.gpus_per_trial:g} GPU each")
     overrides = {s.name: s.overrides for s in plan.ablation.settings}
@@ -93,8 +113,6 @@ def print_grid(plan) -> None:
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
-    from orchestrator import tracking as tr
-
     plan = make_plan(args)
     if args.dry_run:
         print_grid(plan)
@@ -105,7 +123,7 @@ def cmd_ablation(args: argparse.Namespace) -> int:
     return run_ablation(plan, uri, args)
 
 
-def check_experiment_folder(plan, resume: bool) -> None:
+def check_experiment_folder(plan: Plan, resume: bool) -> None:
     if "://" in plan.storage_uri:
         return  # cloud storage: Tuner.can_restore decides after Ray starts
     exists = (Path(plan.experiment_path) / "tuner.pkl").exists()
@@ -116,10 +134,7 @@ def check_experiment_folder(plan, resume: bool) -> None:
                          f"or --name NEW to start another")
 
 
-def run_ablation(plan, uri: str, args: argparse.Namespace) -> int:
-    from orchestrator import tracking as tr
-    from orchestrator.tuning import build_tuner, check_resources, start_ray
-
+def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     print(f"Ray dashboard: {dashboard or '(not running)'}", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
@@ -139,9 +154,13 @@ def run_ablation(plan, uri: str, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def print_summary(plan, uri: str, parent: str, results) -> None:
-    from analysis.api import table_text
-    from analysis.load import load_runs
+def layout(ablation: str, task: str):
+    return find_ablation(ablation).layout(ablation, task)
+
+
+def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
+    from analysis.api import table_text  # deferred (here and below): pandas and matplotlib load only for tables
+    from analysis.load import load_runs  # deferred
 
     errors = [r for r in results if r.error]
     print(f"\n{len(results) - len(errors)} of {len(results)} trials finished"
@@ -150,7 +169,7 @@ def print_summary(plan, uri: str, parent: str, results) -> None:
     if runs.empty:
         print("no finished trials, so no table")
     else:
-        print(table_text(runs, plan.ablation.name, plan.task, "md", expected_seeds=len(plan.seeds)))
+        print(table_text(runs, layout(plan.ablation.name, plan.task), "md", expected_seeds=len(plan.seeds)))
     store = uri.removeprefix("sqlite:///")
     print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else f"MLflow: {uri}")
     print(f"Ray results: {plan.experiment_path}")
@@ -159,35 +178,35 @@ def print_summary(plan, uri: str, parent: str, results) -> None:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from analysis.api import table_text
+    from analysis.api import table_text  # deferred
 
+    table_layout = layout(args.ablation, args.task)  # an unknown ablation fails before the store is opened
     runs = load_for(args)
     fmt = "tex" if args.format == "latex" else args.format
-    print(table_text(runs, args.ablation, args.task, fmt, compare_paper=args.compare == "paper",
+    print(table_text(runs, table_layout, fmt, compare_paper=args.compare == "paper",
                      expected_seeds=args.expected_seeds))
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.api import build_report
-    from analysis.load import load_curves
+    from analysis.api import build_report  # deferred
+    from analysis.load import load_curves  # deferred
 
+    table_layout = layout(args.ablation, args.task)
     runs = load_for(args)
     curves = load_curves(args.tracking_uri or default_uri(), runs)
-    path = build_report(runs, args.ablation, args.task, args.out, curves=curves, expected_seeds=args.expected_seeds)
+    path = build_report(runs, table_layout, args.out, curves=curves,
+                        expected_seeds=args.expected_seeds)
     print(f"report: {path}\n        {path.with_suffix('.html')}")
     return 0
 
 
 def default_uri() -> str:
-    from orchestrator.tracking import default_uri as uri
-
-    return uri(RUNS.resolve())
+    return tr.default_uri(RUNS.resolve())
 
 
 def load_for(args: argparse.Namespace):
-    from analysis.load import load_runs
-    from orchestrator import tracking as tr
+    from analysis.load import load_runs  # deferred
 
     uri = args.tracking_uri or default_uri()
     tr.check_reachable(uri)
@@ -199,10 +218,11 @@ def load_for(args: argparse.Namespace):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ablation", help="run an ablation of the paper as Ray Tune trials tracked in MLflow")
-    p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(ABLATION_NAMES)}")
+    names = ablation_names()
+    p = sub.add_parser("ablation", help="run an ablation of a paper as Ray Tune trials tracked in MLflow")
+    p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
     add_config_arguments(p)
-    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), help="comma-separated (default 0,1,2)")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
     p.add_argument("--settings", help="run only these settings (comma-separated)")
     p.add_argument("--lambdas", help="lambda ablation: values to sweep (default 0,0.3,0.6,1.0)")
     p.add_argument("--search", choices=("grid", "optuna"), default="grid", help="lambda: let Optuna choose")
@@ -226,8 +246,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, func, helptext in (("table", cmd_table, "rebuild an ablation's mean ± std table from MLflow"),
                                  ("report", cmd_report, "tables and pictures of an ablation as one page")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("ablation", metavar="NAME", choices=ABLATION_NAMES)
-        p.add_argument("--task", choices=("denoise", "sr"), default="denoise")
+        p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
+        p.add_argument("--task", choices=TASKS.names(), default=TASKS.default)
         p.add_argument("--tracking-uri")
         p.add_argument("--expected-seeds", type=int, default=3)
         if name == "table":
@@ -236,4 +256,3 @@ def register(sub: argparse._SubParsersAction) -> None:
         else:
             p.add_argument("--out", required=True, help="folder for report.md / report.html and pictures")
         p.set_defaults(func=func)
-

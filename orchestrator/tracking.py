@@ -4,6 +4,8 @@ Runs are addressed by tags, never by creation order, so a trial retried by Ray o
 interrupted ablation finds and continues its own child run instead of adding a second one.
 """
 
+import logging
+import os
 import subprocess
 import time
 import urllib.error
@@ -11,11 +13,16 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from trials import metric_names as M
+from trials.saved_network import load_network
 
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_KEY = "trial_key"  # ablation/setting/seed: stable across retries and resumes
 TUNE_EXPERIMENT = "tune_experiment"  # on the parent run: which Ray Tune experiment it belongs to
+NETWORKS = "networks"  # artifact folder of a trial's retrained networks (trials.saved_network files)
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in trial logs
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
 
 
 def client(uri: str):
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient  # deferred: MLflow loads only in processes that log or read runs
 
     return MlflowClient(tracking_uri=uri)
 
@@ -115,7 +122,7 @@ class TrialRun:
         return runs[0].info.run_id if runs else None
 
     def log_params(self, params: dict[str, object]) -> None:
-        from mlflow.entities import Param
+        from mlflow.entities import Param  # deferred: as above
 
         existing = self.client.get_run(self.run_id).data.params
         todo = [Param(k, str(v)) for k, v in params.items() if k not in existing]
@@ -123,7 +130,7 @@ class TrialRun:
             self.client.log_batch(self.run_id, params=todo[start:start + 100])
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        from mlflow.entities import Metric
+        from mlflow.entities import Metric  # deferred: as above
 
         now = int(time.time() * 1000)
         items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items() if isinstance(v, int | float)]
@@ -138,6 +145,29 @@ class TrialRun:
         for path in paths:
             if path.exists():
                 self.client.log_artifact(self.run_id, str(path))
+
+    def log_networks(self, paths: list[Path]) -> None:
+        """Each retrained network: its self-describing file under ``networks/`` (what ``apply`` reads, with
+        ``weights_only=True``) and an MLflow PyTorch model of the same weights, shown with the run's models."""
+        import mlflow  # deferred (here and in this module): MLflow loads only in processes that log
+        import mlflow.pytorch  # deferred: as above
+
+        existing = {a.path for a in self.client.list_artifacts(self.run_id, NETWORKS)}
+        todo = [p for p in paths if f"{NETWORKS}/{p.name}" not in existing]  # a resumed trial logs each once
+        if not todo:
+            return
+        mlflow.set_tracking_uri(self.tracking.uri)
+        # The pickled model is a convenience for MLflow's UI and loaders; `apply` reads the weights-only file.
+        logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)
+        with mlflow.start_run(run_id=self.run_id):
+            for path in todo:
+                net, info = load_network(path)
+                mlflow.pytorch.log_model(net, name=path.stem, serialization_format="pickle",
+                                         pip_requirements=[f"torch=={torch.__version__}"],
+                                         extra_files=[str(path)],
+                                         params={"task": info["task"], "condition": info["condition"],
+                                                 "width": info["width"], "space": info["genotype"].space})
+                self.client.log_artifact(self.run_id, str(path), artifact_path=NETWORKS)
 
     def finish(self, failed: bool = False) -> None:
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")

@@ -10,29 +10,27 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import ray
 import torch
 from ray import tune
 
-from orchestrator.ablations import Setting
+from analysis.pictures import PICTURES
+from orchestrator.experiments import Setting
+from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
-from trials.config import TrialConfig, flatten, from_dict, with_overrides
-from trials.pipeline import TrialHooks, run_trial
+from trials.config import flatten
+from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
-
-
-def trial_config(base: dict, setting: Setting, seed: int, extra: dict | None = None) -> TrialConfig:
-    cfg = from_dict(TrialConfig, base)
-    return with_overrides(cfg, {**setting.overrides, **(extra or {}), "seed": seed})
 
 
 class TuneHooks(TrialHooks):
     """Reports each checkpointed step to Tune (metrics + the run folder) and logs it to MLflow."""
 
-    def __init__(self, run: TrialRun, static: dict):
+    def __init__(self, run: TrialRun, static: dict, width: int):
         # best_val_score is in every report: Optuna (lambda ablation) maximises it.
-        self.run, self.static, self.last = run, static, {"best_val_score": 0.0}
+        self.run, self.static, self.last, self.width = run, static, {"best_val_score": 0.0}, width
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
 
@@ -53,50 +51,52 @@ class TuneHooks(TrialHooks):
 
     def searched(self, genotype, summary: dict, run_dir: Path) -> None:
         self.run.log_artifacts([run_dir / "genotype.json", run_dir / "search.json"])
-        self.run.log_artifacts(draw_pictures(genotype, run_dir))
-        score = summary.get("selected_val_score", summary.get("best_score")) or 0.0
+        self.run.log_artifacts(draw_pictures(genotype, run_dir, self.width))
+        score = summary["selection_score"] or 0.0
         self.last["best_val_score"] = score
         self.run.log_metrics({"best_val_score": score})
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
         self.run.log_metrics(metrics)
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
+        self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
         self._report({"phase": "done", **metrics}, run_dir)
 
 
-def draw_pictures(genotype, run_dir: Path) -> list[Path]:
-    from analysis import plots
-
-    out = [plots.plot_genotype(genotype, run_dir / "cells.png", title="derived cells and width path")]
-    for name, plot in (("alpha", plots.plot_alpha), ("beta", plots.plot_beta)):
-        path = run_dir / f"{name}.npy"
-        if path.exists():  # probabilities are saved; the plots softmax what they get, so pass logs
-            with np.errstate(divide="ignore"):
-                out.append(plot(np.log(np.load(path)), run_dir / f"{name}.png", title=f"{name} (best epoch)"))
+def draw_pictures(genotype, run_dir: Path, width: int) -> list[Path]:
+    """The space's picture of the derived architecture, and of the architecture weights the method saved."""
+    pictures = PICTURES.get(genotype.space)
+    out = [pictures.architecture(genotype, run_dir / "architecture.png", "derived architecture", width)]
+    weights_file = run_dir / ARCH_WEIGHTS
+    if weights_file.exists():
+        with np.load(weights_file) as weights:
+            out += pictures.arch_weights(dict(weights), run_dir, "best epoch")
     return out
 
 
-def hinas_trial(params: dict, base: dict, settings: dict[str, Setting], tracking: Tracking, ablation: str,
-                threads: int) -> None:
+def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tracking: Tracking, ablation: str,
+                      threads: int) -> None:
     """One trial: ``params`` holds the grid point (setting, seed; lam when Optuna chooses it)."""
     torch.set_num_threads(threads)
     setting, seed = settings[params["setting"]], int(params["seed"])
     extra, name = {}, setting.name
     if "lam" in params:  # chosen by a searcher
-        extra["search.lam"] = float(params["lam"])
+        extra["loss.lam"] = float(params["lam"])
         name = f"lam{float(params['lam']):.4g}"
     cfg = trial_config(base, setting, seed, extra)
     ctx = tune.get_context()
     key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if "lam" in params else "")
-    tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.search.method,
-            M.TAG_TASK: cfg.space.task, M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()}
+    tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.method.name,
+            M.TAG_TASK: cfg.task.name, M.TAG_SPACE: cfg.space.name, M.TAG_TRIAL_ID: ctx.get_trial_id(),
+            M.TAG_NODE_ID: _node_id()}
     run = TrialRun(tracking, key, f"{name}-seed{seed}", tags)
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
     run.log_params(flatten(cfg))
     run_dir = Path(ctx.get_trial_dir()) / "run"
     restore_checkpoint(run_dir)
     (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
-    hooks = TuneHooks(run, {"setting": name, "seed": seed, "mlflow_run_id": run.run_id, "node_id": _node_id()})
+    hooks = TuneHooks(run, {"setting": name, "seed": seed, "mlflow_run_id": run.run_id, "node_id": _node_id()},
+                      cfg.retrain.base_width)
     try:
         run_trial(cfg, run_dir, hooks)
     except BaseException:
@@ -120,6 +120,4 @@ def restore_checkpoint(run_dir: Path) -> None:
 
 
 def _node_id() -> str:
-    import ray
-
     return ray.get_runtime_context().get_node_id()

@@ -1,9 +1,10 @@
 """Ray Tune wiring: start (or join) Ray, build the Tuner for an ablation grid, run it or restore it."""
 
 import os
+import time
 from dataclasses import dataclass
 
-from orchestrator.ablations import Ablation
+from orchestrator.experiments import Ablation, Setting
 from orchestrator.tracking import Tracking
 from trials import metric_names as M
 
@@ -15,7 +16,7 @@ class Plan:
     ablation: Ablation
     task: str
     seeds: tuple[int, ...]
-    base_config: dict  # TrialConfig as a dict (dataclasses.asdict)
+    base: dict  # {"preset", "task", "overrides"}: what every trial's config is built from (presets.trial_config)
     storage_uri: str  # Ray results root: a local folder or a cloud URI
     experiment: str
     cpus_per_trial: float
@@ -23,7 +24,7 @@ class Plan:
     max_concurrent: int | None
     max_failures: int
     optuna_samples: int = 0  # > 0: Optuna chooses lambda for this many trials
-
+    progress_columns: tuple[str, ...] = ()  # test metrics shown in Tune's table
     @property
     def experiment_path(self) -> str:
         return f"{self.storage_uri.rstrip('/')}/{self.experiment}"
@@ -37,7 +38,7 @@ class Plan:
 def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: int | None = None) -> str:
     """Joins the cluster at ``address`` or starts a local Ray with its dashboard on loopback; returns the
     dashboard URL (empty when there is none)."""
-    import ray
+    import ray  # deferred: Ray loads only when an ablation runs
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table: setting, seed, metrics per trial
     # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.
@@ -57,13 +58,11 @@ def check_resources(plan: Plan, wait_s: float = 0.0) -> None:
     On a cluster (``wait_s`` > 0) the autoscaler is first asked for one such node, and given ``wait_s``
     seconds to add it: an autoscaling cluster starts without GPU workers.
     """
-    import time
-
-    import ray
+    import ray  # deferred: Ray loads only when an ablation runs (here and below)
 
     bundle = {"CPU": plan.cpus_per_trial, "GPU": plan.gpus_per_trial}
     if not _fitting_node(bundle) and wait_s > 0:
-        from ray.autoscaler.sdk import request_resources
+        from ray.autoscaler.sdk import request_resources  # deferred: as above
 
         print(f"waiting up to {wait_s:.0f} s for a node with {bundle} (autoscaler)", flush=True)
         request_resources(bundles=[bundle])
@@ -80,20 +79,20 @@ def check_resources(plan: Plan, wait_s: float = 0.0) -> None:
 
 
 def _fitting_node(bundle: dict) -> bool:
-    import ray
+    import ray  # deferred: as above
 
     return any(all(n["Resources"].get(k, 0) >= v for k, v in bundle.items())
                for n in ray.nodes() if n.get("Alive"))
 
 
 def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
-    from ray import tune
+    from ray import tune  # deferred: as above
 
-    from orchestrator.trainable import hinas_trial
+    from orchestrator.trainable import restoration_trial  # deferred: imports Ray Tune
 
     threads = max(1, int(plan.cpus_per_trial))
     trainable = tune.with_resources(
-        tune.with_parameters(hinas_trial, base=plan.base_config,
+        tune.with_parameters(restoration_trial, base=plan.base,
                              settings={s.name: s for s in plan.ablation.settings} | optuna_setting(plan),
                              tracking=tracking, ablation=plan.ablation.name, threads=threads),
         {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial},
@@ -106,7 +105,7 @@ def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
 
 
 def param_space(plan: Plan) -> dict:
-    from ray import tune
+    from ray import tune  # deferred: as above
 
     if plan.optuna_samples:
         return {"setting": "optuna", "seed": plan.seeds[0], "lam": tune.uniform(0.0, 1.5)}
@@ -114,17 +113,15 @@ def param_space(plan: Plan) -> dict:
 
 
 def optuna_setting(plan: Plan) -> dict:
-    from orchestrator.ablations import Setting
-
     return {"optuna": Setting("optuna", dict(plan.ablation.settings[0].overrides))} if plan.optuna_samples else {}
 
 
 def tune_config(plan: Plan):
-    from ray import tune
+    from ray import tune  # deferred: as above
 
     if not plan.optuna_samples:
         return tune.TuneConfig(max_concurrent_trials=plan.max_concurrent)
-    from ray.tune.search.optuna import OptunaSearch
+    from ray.tune.search.optuna import OptunaSearch  # deferred: as above
 
     # The best supernet's validation score (never the test set) is what Optuna maximises.
     searcher = OptunaSearch(metric="best_val_score", mode="max", seed=plan.seeds[0])
@@ -133,10 +130,9 @@ def tune_config(plan: Plan):
 
 
 def run_config(plan: Plan):
-    from ray import tune
+    from ray import tune  # deferred: as above
 
-    sigmas = plan.base_config["retrain"]["sigmas"] if plan.task == "denoise" else ()
-    conditions = [M.psnr(M.denoise_condition(sigma)) for sigma in sigmas]
+    conditions = plan.progress_columns
     reporter = tune.CLIReporter(
         parameter_columns={"setting": "setting", "seed": "seed"},
         metric_columns={"phase": "phase", "epoch": "epoch", M.TRAIN_LOSS: "loss", M.VAL_PSNR: "val PSNR",

@@ -1,13 +1,27 @@
-"""The HiNAS hierarchical search space. Imports only torch and the standard library."""
+"""Search spaces: the shared interface and registry (``core``), one folder per space. Imports only torch.
 
-from .derived_net import DerivedNet, count_parameters
-from .genotype import CellGenotype, Genotype
-from .ops import DERIVABLE, OPS, PRIMITIVES
-from .sampler import sample_cell, sample_genotype
-from .space import SpaceConfig
-from .supernet import Supernet
+Importing this package fills ``SPACES`` with every space below.
+"""
+
+from . import hinas  # noqa: F401 - registers the space
+from .core import (
+    SAMPLER,
+    SINGLE_PATH,
+    SPACES,
+    Genotype,
+    NetworkIO,
+    SearchSpace,
+    SpaceConfig,
+    Supernet,
+    count_parameters,
+    genotype_from_dict,
+    genotype_from_json,
+    load_genotype,
+)
+
+SPACES.default = "hinas"
 
 __all__ = [
-    "DERIVABLE", "OPS", "PRIMITIVES", "CellGenotype", "DerivedNet", "Genotype", "SpaceConfig", "Supernet",
-    "count_parameters", "sample_cell", "sample_genotype",
+    "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace", "SpaceConfig", "Supernet",
+    "count_parameters", "genotype_from_dict", "genotype_from_json", "load_genotype",
 ]

@@ -12,13 +12,20 @@ import sys
 import time
 from pathlib import Path
 
+import mlflow
+import numpy as np
 import psutil
 import pytest
+import skimage.data
 import torch
 from mlflow import MlflowClient
+from PIL import Image
 
 from orchestrator.tracking import PARENT_TAG
 from trials import metric_names as M
+from trials.data import read_image
+from trials.metrics import run_on_image
+from trials.saved_network import load_network
 
 pytestmark = pytest.mark.slow
 FINAL_METRICS = [M.psnr("sigma30"), M.ssim("sigma30"), M.psnr("sigma70"), M.PARAMS_M, M.SEARCH_TIME_S,
@@ -78,10 +85,15 @@ def test_lwas_smoke_fills_mlflow_with_one_parent_and_15_complete_children(lwas_s
     for run in children:
         assert run.info.status == "FINISHED"
         assert all(m in run.data.metrics for m in FINAL_METRICS), run.data.tags[M.TAG_SETTING]
-        assert run.data.params["search.method"] == ("rsws" if run.data.tags[M.TAG_SETTING] == "rsws" else "hinas")
-        assert {M.TAG_ABLATION, M.TAG_METHOD, M.TAG_COMMIT, M.TAG_NODE_ID} <= set(run.data.tags)
+        rsws = run.data.tags[M.TAG_SETTING] == "rsws"
+        assert run.data.params["method.name"] == run.data.tags[M.TAG_METHOD] == ("rsws" if rsws else "hinas")
+        assert run.data.tags[M.TAG_SPACE] == "hinas" and run.data.tags[M.TAG_TASK] == "denoise"
+        assert {M.TAG_ABLATION, M.TAG_COMMIT, M.TAG_NODE_ID} <= set(run.data.tags)
         artifacts = {a.path for a in store(cwd).list_artifacts(run.info.run_id)}
-        assert {"genotype.json", "config.json", "cells.png", "alpha.png"} <= artifacts
+        assert {"genotype.json", "config.json", "architecture.png"} <= artifacts
+        assert ("alpha.png" in artifacts) != rsws  # RSWS trains no alpha: no heat map of its initial values
+        networks = {a.path for a in store(cwd).list_artifacts(run.info.run_id, "networks")}
+        assert networks == {f"networks/network_sigma{s}.pt" for s in (30, 50, 70)}
         assert len(store(cwd).get_metric_history(run.info.run_id, M.VAL_PSNR)) >= 2  # a search curve
 
 
@@ -100,6 +112,34 @@ def test_table_command_rebuilds_table_1_from_mlflow_and_compares_with_the_paper(
     report = orchestrator(cwd, "report", "lwas", "--out", str(cwd / "report"))
     assert report.returncode == 0, report.stderr
     assert (cwd / "report" / "report.html").exists()
+
+
+def test_apply_restores_a_user_image_with_a_trial_s_network(lwas_smoke):
+    """`apply RUN_ID`: the run's sigma-50 network from MLflow on a user's noisy image, as evaluation runs it."""
+    cwd, _ = lwas_smoke
+    _, children = child_runs(cwd)
+    run = next(r for r in children if r.data.tags[M.TAG_SETTING] == "lwas_resl")
+    clean = _gray_photo()
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 50 / 255, clean.shape), 0, 1)
+    Image.fromarray(np.round(noisy * 255).astype(np.uint8)).save(cwd / "noisy.png")
+    result = orchestrator(cwd, "apply", run.info.run_id, "noisy.png", "-o", "clean.png", "--sigma", "50",
+                          "--tile", "48")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sigma 50" in result.stdout
+    restored = np.asarray(Image.open(cwd / "clean.png"), dtype=np.float32) / 255
+    # the same network, loaded here from the run's artifact, run with the same tiled inference
+    path = store(cwd).download_artifacts(run.info.run_id, "networks/network_sigma50.pt", str(cwd / "net"))
+    net, info = load_network(path)
+    assert info["condition"] == 50 and info["io"].scale == 1
+    expected = run_on_image(net, read_image(cwd / "noisy.png", color=False), tile=48)
+    np.testing.assert_array_equal(restored, np.round(np.clip(expected[..., 0], 0, 1) * 255) / 255)
+    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
+                                         filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert sorted(m.name for m in models) == [f"network_sigma{s}" for s in (30, 50, 70)]
+
+
+def _gray_photo() -> np.ndarray:
+    return skimage.data.camera()[100:196, 150:278].astype(np.float32) / 255
 
 
 def test_killed_trial_worker_is_retried_from_its_checkpoint_with_the_same_genotype(tmp_path):
@@ -154,8 +194,8 @@ def test_asking_for_gpus_the_cluster_lacks_is_an_error_not_a_hang(tmp_path):
     assert result.returncode == 2 and "GPU" in result.stderr and "--gpus-per-trial" in result.stderr
 
 
-TRIVIAL = ["search.epochs=2", "search.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
-           "retrain.iterations=2", "data.max_test_images=1", "retrain.sigmas=30"]
+TRIVIAL = ["search.epochs=2", "method.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
+           "retrain.iterations=2", "data.max_test_images=1", "task.sigmas=30"]
 
 
 def test_optuna_chooses_lambda_through_tune(tmp_path):
@@ -164,9 +204,9 @@ def test_optuna_chooses_lambda_through_tune(tmp_path):
                           *sets, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     _, children = child_runs(tmp_path, "hinas-lambda-denoise")
-    lams = sorted(float(r.data.params["search.lam"]) for r in children)
+    lams = sorted(float(r.data.params["loss.lam"]) for r in children)
     assert len(children) == 3 and len(set(lams)) == 3 and all(0 <= lam <= 1.5 for lam in lams)
-    assert all(r.data.tags[M.TAG_SETTING] == f"lam{float(r.data.params['search.lam']):.4g}" for r in children)
+    assert all(r.data.tags[M.TAG_SETTING] == f"lam{float(r.data.params['loss.lam']):.4g}" for r in children)
     assert all("best_val_score" in r.data.metrics for r in children)
 
 

@@ -6,7 +6,8 @@ import pytest
 from analysis.api import table
 from analysis.load import tidy
 from analysis.paper import compare_with_paper, paper_numbers, paper_table
-from analysis.tables import PAPER_LAYOUTS
+from orchestrator.commands import layout as layout_for
+from orchestrator.experiments.hinas import PAPER_NUMBERS, PAPER_TABLES
 from trials import metric_names as mn
 
 # hinas-spec section 11, Table 1: PSNR/SSIM at sigma 30 / 50 / 70
@@ -20,18 +21,18 @@ SPEC_TABLE1 = {
 
 
 def test_table1_matches_the_spec():
-    numbers = paper_table("table1").set_index(["setting", "condition", "metric"])["mean"]
+    numbers = paper_table("table1", PAPER_NUMBERS).set_index(["setting", "condition", "metric"])["mean"]
     for setting, values in SPEC_TABLE1.items():
         got = [numbers[(setting, f"sigma{s}", m)] for s in (30, 50, 70) for m in ("psnr", "ssim")]
         assert got == pytest.approx(values, abs=1e-9), setting
-    assert paper_table("table1").set_index(["setting", "condition", "metric"]).loc[
+    assert paper_table("table1", PAPER_NUMBERS).set_index(["setting", "condition", "metric"]).loc[
         ("resl", "sigma70", "psnr"), "std"] == pytest.approx(0.0238)
 
 
 def test_every_paper_table_has_its_layout_settings_and_conditions():
-    numbers = paper_numbers()
+    numbers = paper_numbers(PAPER_NUMBERS)
     assert set(numbers["table"]) == {"table1", "table2", "table3", "table4", "table5", "table8", "table9"}
-    for layout in PAPER_LAYOUTS.values():
+    for layout in (layout_for(ablation, task) for ablation, task in PAPER_TABLES):
         rows = numbers[numbers["table"] == layout.table_id]
         for row in layout.rows:
             mine = rows[(rows.setting == row.setting) & rows.metric.isin(["psnr", "ssim"])]
@@ -48,8 +49,8 @@ def test_comparison_puts_ours_paper_and_difference_side_by_side():
     records = [{"run_id": str(seed), "status": "FINISHED", mn.TAG_ABLATION: "lwas", mn.TAG_TASK: "denoise",
                 mn.TAG_SETTING: "basic", mn.TAG_SEED: str(seed), mn.PARAMS_M: 0.3,
                 mn.psnr("sigma30"): 29.0 + seed / 10, mn.ssim("sigma30"): 0.84} for seed in range(3)]
-    summary, layout = table(tidy(records), "lwas", "denoise")
-    view = compare_with_paper(summary, "table1", layout).set_index(["setting", "condition", "metric"])
+    summary, layout = table(tidy(records), layout_for("lwas", "denoise"))
+    view = compare_with_paper(summary, layout).set_index(["setting", "condition", "metric"])
     row = view.loc[("basic", "sigma30", "psnr")]
     assert row.ours_mean == pytest.approx(29.1) and row.paper_mean == 29.15
     assert row["diff"] == pytest.approx(29.1 - 29.15)

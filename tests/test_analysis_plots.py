@@ -6,9 +6,11 @@ import pytest
 
 from analysis import plots
 from analysis.api import build_report
+from analysis.pictures import PICTURES
+from analysis.pictures import hinas as hinas_pictures
 from analysis.synthetic import synthetic_runs
-from search_space.genotype import Genotype
-from search_space.ops import PRIMITIVES
+from orchestrator.commands import layout as layout_for
+from search_space.hinas import PRIMITIVES, Genotype
 
 PNG = b"\x89PNG"
 CELL = ((("sep_conv_3x3", 0), ("dil_conv_5x5", 1)), (("conv_3x3", 0), ("skip_connect", 2)),
@@ -18,8 +20,7 @@ CELL = ((("sep_conv_3x3", 0), ("dil_conv_5x5", 1)), (("conv_3x3", 0), ("skip_con
 def _genotype(lwas: bool, path) -> Genotype:
     other = ((("skip_connect", 0), ("conv_3x3", 1)),) + CELL[1:]
     cells = (CELL, other) if lwas else (CELL,)
-    return Genotype(task="denoise", in_channels=1, scale=1, cells=cells, width_multipliers=(1.0, 1.5),
-                    path=path, base_width=20, residual=True, lwas=lwas)
+    return Genotype(cells=cells, width_multipliers=(1.0, 1.5), path=path, residual=True)
 
 
 def _curves(runs: pd.DataFrame) -> pd.DataFrame:
@@ -33,33 +34,35 @@ def _is_png(path) -> bool:
 
 
 def test_plot_primitives_match_the_search_space():
-    assert plots.PRIMITIVES == PRIMITIVES
+    assert hinas_pictures.PRIMITIVES == PRIMITIVES
 
 
 @pytest.mark.parametrize("lwas,path", [(True, (0, 1)), (False, None)])
 def test_genotype_figure(tmp_path, lwas, path):
-    assert _is_png(plots.plot_genotype(_genotype(lwas, path), tmp_path / "g.png"))
+    pictures = PICTURES.get(_genotype(lwas, path).space)
+    assert _is_png(pictures.architecture(_genotype(lwas, path), tmp_path / "g.png", "title", 20))
 
 
 def test_weight_heat_maps(tmp_path):
     rng = np.random.default_rng(0)
-    assert _is_png(plots.plot_alpha(rng.normal(size=(2, 9, 7)), tmp_path / "a.png"))
-    assert _is_png(plots.plot_beta(rng.normal(size=(2, 3, 3)), tmp_path / "b.png"))
-    assert plots.edge_names(2) == ["$c_{k-2}$ → 0", "$c_{k-1}$ → 0", "$c_{k-2}$ → 1", "$c_{k-1}$ → 1",
+    weights = {"alpha": rng.normal(size=(2, 9, 7)), "beta": rng.normal(size=(2, 3, 3))}
+    files = PICTURES.get("hinas").arch_weights(weights, tmp_path, "best epoch")
+    assert [f.name for f in files] == ["alpha.png", "beta.png"] and all(_is_png(f) for f in files)
+    assert hinas_pictures.edge_names(2) == ["$c_{k-2}$ → 0", "$c_{k-1}$ → 0", "$c_{k-2}$ → 1", "$c_{k-1}$ → 1",
                                    "0 → 1"]
 
 
 def test_run_plots(tmp_path):
-    runs = synthetic_runs(9)
+    runs = synthetic_runs(9, layout_for("lwas", "denoise"))
     assert _is_png(plots.plot_tradeoff(runs, "sigma30", tmp_path / "t.png"))
     assert _is_png(plots.plot_curves(_curves(runs), tmp_path / "c.png"))
     assert _is_png(plots.plot_curves(_curves(runs), tmp_path / "s.png", band="std"))
 
 
 def test_report_folder(tmp_path):
-    runs = synthetic_runs(10)
-    report = build_report(runs, "lwas", "denoise", tmp_path, curves=_curves(runs),
-                          genotypes={"lwas seed 0": _genotype(True, (0, 1))})
+    runs = synthetic_runs(10, layout_for("lwas", "denoise"))
+    report = build_report(runs, layout_for("lwas", "denoise"), tmp_path, curves=_curves(runs),
+                          genotypes={"lwas seed 0": (_genotype(True, (0, 1)), 20)})
     text = report.read_text()
     for name in ("table.md", "table.tex", "table.csv", "table.parquet", "comparison.csv",
                  "tradeoff_sigma30.png", "curves_val_psnr.png", "genotype_lwas_seed_0.png"):

@@ -9,7 +9,8 @@ import pytest
 from analysis import render
 from analysis.api import table, table_text
 from analysis.load import tidy
-from analysis.tables import PAPER_LAYOUTS, layout_for, resolve, summarize
+from analysis.tables import resolve, summarize
+from orchestrator.commands import layout as layout_for
 from trials import metric_names as mn
 
 SIGMAS = ("sigma30", "sigma50", "sigma70")
@@ -40,7 +41,7 @@ def runs() -> pd.DataFrame:
 
 
 def test_each_cell_is_numpy_mean_and_sample_std(runs):
-    summary, layout = table(runs, "lwas", "denoise")
+    summary, layout = table(runs, layout_for("lwas", "denoise"))
     finished = runs[(runs.status == "FINISHED") & (runs.ablation == "lwas") & (runs[mn.psnr("sigma30")] > 25)]
     for _, row in summary[summary.n > 0].iterrows():
         group = finished[finished.setting == row.setting]
@@ -54,7 +55,7 @@ def test_each_cell_is_numpy_mean_and_sample_std(runs):
 
 
 def test_rows_and_columns_in_paper_order(runs):
-    summary, layout = table(runs, "lwas", "denoise")
+    summary, layout = table(runs, layout_for("lwas", "denoise"))
     assert list(summary.setting) == ["rsws", "basic", "lwas", "resl", "lwas_resl"]
     assert list(summary.LWAS) == ["-", "no", "yes", "no", "yes"] and list(summary.ResL) == ["-", "no", "no",
                                                                                           "yes", "yes"]
@@ -63,12 +64,12 @@ def test_rows_and_columns_in_paper_order(runs):
     header = render.headers(layout)
     assert header[:5] == ["Method", "LWAS", "ResL", "n", "Params (M)"]
     assert header[5:] == [f"σ={s} {m}" for s in (30, 50, 70) for m in ("PSNR", "SSIM")]
-    sr = PAPER_LAYOUTS[("lwas", "sr")]
+    sr = layout_for("lwas", "sr")
     assert sr.conditions == ("set5_x4", "set14_x4", "bsd100_x4", "urban100_x4")
 
 
 def test_missing_seed_and_empty_setting_are_flagged(runs):
-    summary, layout = table(runs, "lwas", "denoise", expected_seeds=3)
+    summary, layout = table(runs, layout_for("lwas", "denoise"), expected_seeds=3)
     by = summary.set_index("setting")
     assert by.loc["lwas_resl", "n"] == 2 and not by.loc["lwas_resl", "complete"]
     assert by.loc["resl", "n"] == 0 and not by.loc["resl", "complete"]
@@ -82,7 +83,7 @@ def test_missing_seed_and_empty_setting_are_flagged(runs):
 
 def test_a_single_seed_has_no_std(runs):
     one = tidy([_run("basic", 0, 29.0, 0.3)])
-    summary, _ = table(one, "lwas", "denoise")
+    summary, _ = table(one, layout_for("lwas", "denoise"))
     row = summary.set_index("setting").loc["basic"]
     assert row.psnr_sigma30_mean == 29.0 and np.isnan(row.psnr_sigma30_std)
 
@@ -97,7 +98,7 @@ def _braces_balanced(text: str) -> bool:
 
 
 def test_latex_is_well_formed_with_the_best_in_bold(runs):
-    summary, layout = table(runs, "lwas", "denoise")
+    summary, layout = table(runs, layout_for("lwas", "denoise"))
     tex = render.to_latex(summary, layout, 3)
     assert _braces_balanced(tex)
     assert tex.count(r"\toprule") == tex.count(r"\midrule") == tex.count(r"\bottomrule") == 1
@@ -113,7 +114,7 @@ def test_latex_is_well_formed_with_the_best_in_bold(runs):
 
 
 def test_csv_round_trips(runs, tmp_path):
-    summary, _ = table(runs, "lwas", "denoise")
+    summary, _ = table(runs, layout_for("lwas", "denoise"))
     back = pd.read_csv(render.write_csv(summary, tmp_path / "t.csv"))
     pd.testing.assert_frame_equal(back, summary, check_dtype=False, check_exact=True)
     back = pd.read_parquet(render.write_parquet(summary, tmp_path / "t.parquet"))
@@ -123,7 +124,7 @@ def test_csv_round_trips(runs, tmp_path):
 def test_lambda_rows_are_sorted_values_and_cost_columns_exist():
     records = [_run(f"lam{lam}", seed, 29.0, 0.3, ablation="lambda") for lam in ("1.0", "0.3", "0", "0.6")
                for seed in range(3)]
-    summary, layout = table(tidy(records), "lambda", "denoise")
+    summary, layout = table(tidy(records), layout_for("lambda", "denoise"))
     assert list(summary.setting) == ["lam0", "lam0.3", "lam0.6", "lam1.0"]
     assert list(summary.label)[1] == "λ = 0.3"
     sharing = layout_for("cellsharing", "denoise")
@@ -139,7 +140,7 @@ def test_builtin_sr_conditions_come_from_the_columns():
     assert layout.conditions == ("builtin_x4",)
     summary = summarize(frame, layout)
     assert summary.set_index("setting").loc["basic", "psnr_builtin_x4_mean"] == pytest.approx(31.0)
-    assert "built-in ×4" in table_text(frame, "lwas", "sr")
+    assert "built-in ×4" in table_text(frame, layout_for("lwas", "sr"))
 
 
 def test_partially_present_paper_conditions_stay_as_empty_columns(runs):
@@ -149,7 +150,7 @@ def test_partially_present_paper_conditions_stay_as_empty_columns(runs):
 
 
 def test_table_text_formats(runs):
-    assert table_text(runs, "lwas", "denoise", "csv").startswith("setting,label,LWAS,ResL,n,complete")
-    assert r"\begin{tabular}" in table_text(runs, "lwas", "denoise", "tex", compare_paper=True)
-    compared = table_text(runs, "lwas", "denoise", "md", compare_paper=True)
+    assert table_text(runs, layout_for("lwas", "denoise"), "csv").startswith("setting,label,LWAS,ResL,n,complete")
+    assert r"\begin{tabular}" in table_text(runs, layout_for("lwas", "denoise"), "tex", compare_paper=True)
+    compared = table_text(runs, layout_for("lwas", "denoise"), "md", compare_paper=True)
     assert "paper_mean" in compared and "29.1500" in compared

@@ -12,7 +12,7 @@ from trials.data import bicubic_downsample, denoise_pairs, load_test_sets, sr_pa
 
 NOISE_DIGEST = (
     "import hashlib; from trials.data import denoise_pairs, load_test_sets; "
-    "pairs = denoise_pairs(load_test_sets(task='denoise')['builtin'].images, 50, seed=7); "
+    "pairs = denoise_pairs(load_test_sets(color=False)['builtin'].images, 50, seed=7); "
     "print(hashlib.sha256(b''.join(noisy.tobytes() for noisy, _ in pairs)).hexdigest())"
 )
 
@@ -32,7 +32,7 @@ def _digest_in_new_process() -> str:
 
 @pytest.fixture(scope="module")
 def clean():
-    return load_test_sets(task="denoise")["builtin"].images
+    return load_test_sets(color=False)["builtin"].images
 
 
 def test_eval_noise_same_across_calls(clean):

@@ -5,19 +5,20 @@ import pytest
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from trials.data import DataError, PatchSampler, bicubic_downsample, load_search_images, make_loader
+from trials.data import DataError, ImageSet, PatchSampler, bicubic_downsample, load_search_images, make_loader
 
 SCALE, LR_CROP = 4, 8
 
 
 @pytest.fixture(scope="module")
 def gray():
-    return load_search_images(task="denoise")
+    return load_search_images(color=False)
 
 
 def _sampler(images, **overrides) -> PatchSampler:
-    options = dict(task="denoise", crop_size=32, batch_size=4, seed=5) | overrides
-    return PatchSampler(images, **options)
+    """Denoising batches: clean pairs with noise of a level drawn from ``sigmas`` per sample."""
+    options = dict(crop_size=32, batch_size=4, seed=5, sigmas=(30, 50, 70)) | overrides
+    return PatchSampler([(image, image) for image in images], **options)
 
 
 def _assert_same(a, b):
@@ -90,7 +91,8 @@ def test_sr_patches_stay_aligned_under_crops_and_augmentation():
     rng = np.random.default_rng(0)
     hr = rng.random((70, 62, 3), dtype=np.float32)  # not a multiple of the scale on purpose
     lr = bicubic_downsample(hr, SCALE)
-    sampler = PatchSampler([hr], "sr", LR_CROP, batch_size=16, seed=1, scale=SCALE)
+    pairs = ImageSet("one", [hr], ("hr",), {SCALE: [lr]}).pairs(SCALE)
+    sampler = PatchSampler(pairs, LR_CROP, batch_size=16, seed=1, scale=SCALE)
     lr_patches, hr_patches = (t.numpy().transpose(0, 2, 3, 1) for t in sampler.batch(0))
     assert lr_patches.shape[1:] == (LR_CROP, LR_CROP, 3) and hr_patches.shape[1:] == (32, 32, 3)
     for lr_patch, hr_patch in zip(lr_patches, hr_patches, strict=True):
@@ -106,7 +108,8 @@ def test_sr_patches_stay_aligned_under_crops_and_augmentation():
 def test_sr_sampler_uses_given_lr_images():
     hr = np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)
     lr = np.random.default_rng(1).random((16, 16, 3), dtype=np.float32)
-    sampler = PatchSampler([hr], "sr", 16, batch_size=1, seed=0, scale=4, augment=False, lr_images=[lr])
+    pairs = ImageSet("one", [hr], ("hr",), {4: [lr]}).pairs(4)
+    sampler = PatchSampler(pairs, 16, batch_size=1, seed=0, scale=4, augment=False)
     lr_patch, hr_patch = sampler.batch(0)
     np.testing.assert_array_equal(lr_patch[0].numpy().transpose(1, 2, 0), lr)
     np.testing.assert_array_equal(hr_patch[0].numpy().transpose(1, 2, 0), hr)

@@ -17,7 +17,7 @@ def _tensor(image: np.ndarray) -> torch.Tensor:
 @pytest.mark.parametrize("color", [False, True])
 @pytest.mark.parametrize("sigma", [10, 30, 70])
 def test_torch_ssim_matches_skimage(color, sigma):
-    clean = load_test_sets(task="denoise", color=color)["builtin"].images
+    clean = load_test_sets(color=color)["builtin"].images
     for noisy, target in denoise_pairs(clean, sigma, seed=1):
         noisy = np.clip(noisy, 0, 1)
         ours = losses.ssim(_tensor(noisy), _tensor(target)).item()
@@ -71,9 +71,9 @@ def test_y_channel_is_bt601(rgb, y):
     assert metrics.rgb_to_y(image) == pytest.approx(np.full((4, 4, 1), y), abs=1e-6)
 
 
-def test_sr_view_shaves_scale_pixels_of_y():
+def test_sr_protocol_view_shaves_scale_pixels_of_y():
     image = np.random.default_rng(0).random((20, 24, 3))
-    view = metrics.sr_view(image, scale=3)
+    view = metrics.view(image, metrics.Protocol(y_channel=True, shave=3))
     assert view.shape == (14, 18, 1)
     assert view[0, 0, 0] == pytest.approx(metrics.rgb_to_y(image)[3, 3, 0])
 

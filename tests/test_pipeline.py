@@ -32,17 +32,19 @@ from helpers_pipeline import (
 from scipy.stats import chisquare
 from skimage.metrics import peak_signal_noise_ratio
 
-from search_space import DERIVABLE, DerivedNet, Genotype, SpaceConfig, Supernet
-from trials.config import SearchConfig, to_json, with_overrides
+from search_space import SPACES, Genotype, NetworkIO, load_genotype
+from search_space.hinas import DERIVABLE
+from trials.config import default_config, to_json, with_overrides
 from trials.data import DataError
 from trials.losses import NonFiniteLossError
-from trials.methods import METHODS, RSWS
-from trials.pipeline import TrialHooks, run_trial
+from trials.pipeline import TrialHooks, make_method, run_trial
+from trials.saved_network import load_network
 from trials.search import SearchState, run_search
 from trials.workload import prepare
 
 KILL_SEED = 4  # seeds where (and how late) the resume test kills its trials
-RESULT_FILES = ("config.json", "genotype.json", "search.json", "metrics.json", "alpha.npy", "beta.npy")
+RESULT_FILES = ("config.json", "genotype.json", "search.json", "metrics.json", "arch_weights.npz",
+                "network_sigma30.pt")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -93,8 +95,13 @@ def assert_same_result(run_dir: Path, reference: Path) -> None:
     assert comparable(metrics) == comparable(expected)
     summary, expected = read_json(run_dir / "search.json"), read_json(reference / "search.json")
     assert comparable(summary, SUMMARY_TIMING_KEYS) == comparable(expected, SUMMARY_TIMING_KEYS)
-    for name in ("alpha.npy", "beta.npy"):
-        np.testing.assert_array_equal(np.load(run_dir / name), np.load(reference / name))
+    with np.load(run_dir / "arch_weights.npz") as ours, np.load(reference / "arch_weights.npz") as theirs:
+        assert sorted(ours) == sorted(theirs) == ["alpha", "beta"]
+        for name in ours:
+            np.testing.assert_array_equal(ours[name], theirs[name])
+    ours, theirs = load_network(run_dir / "network_sigma30.pt")[0], load_network(reference / "network_sigma30.pt")[0]
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
 
 
 # --- 1. reproducible --------------------------------------------------------------------------------------
@@ -117,7 +124,7 @@ def test_different_seeds_give_different_alpha_trajectories(tmp_path, seed0_run):
     hooks = AlphaRecorder(stop_after_search=True)
     with pytest.raises(SearchDone):
         run_trial(pipeline_config(seed=1), tmp_path, hooks)
-    warmup = PIPELINE["search.warmup_epochs"]
+    warmup = pipeline_config().method.warmup_epochs
     assert len(hooks.alphas) == len(seed0_alphas)
     for epoch, (a0, a1) in enumerate(zip(seed0_alphas, hooks.alphas, strict=True), start=1):
         if epoch <= warmup:  # nothing has moved alpha yet, whatever the seed
@@ -166,13 +173,13 @@ def test_resume_after_sigkill_in_search_and_in_retraining_equals_an_uninterrupte
 
 
 # --- 3. the search behaves like a search ------------------------------------------------------------------
-def search_with_snapshots(cfg) -> tuple[SearchState, list[tuple[torch.Tensor, torch.Tensor]], Supernet, dict]:
+def search_with_snapshots(cfg) -> tuple[SearchState, list[tuple[torch.Tensor, torch.Tensor]], torch.nn.Module,
+                                        dict]:
     """run_search as the pipeline runs it, keeping alpha and beta after every epoch and the initial weights."""
     work = prepare(cfg)
-    torch.manual_seed(cfg.seed)
-    net = Supernet(cfg.space)
+    method = make_method(cfg, torch.device("cpu"))
+    net = method.supernet
     initial = {k: v.clone() for k, v in net.state_dict().items()}
-    method = METHODS[cfg.search.method](net, cfg.search, cfg.seed, cfg.retrain_width())
     snapshots = []
 
     def on_epoch(state: SearchState) -> None:
@@ -190,7 +197,7 @@ def noisy_input_psnr(cfg) -> float:
 
 def test_hinas_validation_psnr_rises_and_alpha_moves_only_after_warmup():
     warmup = 3
-    cfg = pipeline_config(search__epochs=4, search__warmup_epochs=warmup, search__eval_from_epoch=1,
+    cfg = pipeline_config(search__epochs=4, method__warmup_epochs=warmup, search__eval_from_epoch=1,
                           search__steps_per_epoch=8)
     state, snapshots, _, _ = search_with_snapshots(cfg)
     psnrs = [h["val_psnr"] for h in state.history]
@@ -206,11 +213,10 @@ def test_hinas_validation_psnr_rises_and_alpha_moves_only_after_warmup():
 
 def test_hinas_architecture_step_moves_only_alpha_beta_and_leaves_weights_trainable():
     cfg = pipeline_config()
-    torch.manual_seed(0)
-    net = Supernet(cfg.space)
-    method = METHODS["hinas"](net, cfg.search, cfg.seed, cfg.retrain_width())
+    method = make_method(cfg, torch.device("cpu"))
+    net = method.supernet
     before = {k: v.clone() for k, v in net.named_parameters()}
-    x = torch.rand(2, cfg.space.in_channels, 16, 16)
+    x = torch.rand(2, cfg.task.channels, 16, 16)
     method.arch_step((x, x), "test")
     moved = {k for k, v in net.named_parameters() if not torch.equal(v, before[k])}
     assert moved == {"alpha", "beta"}, moved
@@ -219,9 +225,9 @@ def test_hinas_architecture_step_moves_only_alpha_beta_and_leaves_weights_traina
 
 
 def test_rsws_trains_the_weights_but_never_alpha_or_beta():
-    # warmup 0: RSWS is past its warm-up from the first step, where HiNAS would update alpha and beta
-    cfg = pipeline_config(search__method="rsws", search__epochs=2, search__warmup_epochs=0,
-                          search__eval_from_epoch=2, search__steps_per_epoch=3)
+    # from the first step, where HiNAS (warm-up 0) would update alpha and beta
+    cfg = pipeline_config(method__name="rsws", search__epochs=2, search__eval_from_epoch=2,
+                          search__steps_per_epoch=3)
     state, snapshots, net, initial = search_with_snapshots(cfg)
     for alpha, beta in snapshots:
         assert torch.equal(alpha, initial["alpha"]) and torch.equal(beta, initial["beta"])
@@ -231,8 +237,14 @@ def test_rsws_trains_the_weights_but_never_alpha_or_beta():
     assert "val_psnr" in state.history[-1]
 
 
-def draws(space: SpaceConfig, seed: int, n: int) -> list[Genotype]:
-    rsws = RSWS(Supernet(space), SearchConfig(method="rsws"), seed, retrain_width=20)
+def rsws_method(seed: int, **space):
+    """RSWS on the paper's denoising space (L=3, B=4) with these space switches."""
+    cfg = with_overrides(default_config(method="rsws"), {"seed": seed, **{f"space.{k}": v for k, v in space.items()}})
+    return make_method(cfg, torch.device("cpu"))
+
+
+def draws(seed: int, n: int, **space) -> list[Genotype]:
+    rsws = rsws_method(seed, **space)
     return [rsws.draw("train", step) for step in range(n)]
 
 
@@ -245,8 +257,8 @@ def assert_uniform(counts: collections.Counter, categories: list, what: str) -> 
 
 @pytest.mark.parametrize("lwas", [True, False])
 def test_rsws_draws_are_uniform_over_the_discrete_space(lwas):
-    space = SpaceConfig(lwas=lwas)  # the paper's denoising space: L=3, B=4
-    sample = draws(space, seed=0, n=3000)
+    sample = draws(seed=0, n=3000, lwas=lwas)
+    space = rsws_method(0, lwas=lwas).ctx.space_config
     ops, paths = collections.Counter(), collections.Counter(g.path for g in sample)
     pairs = [collections.Counter() for _ in range(space.nodes)]
     for genotype in sample:
@@ -266,9 +278,8 @@ def test_rsws_draws_are_uniform_over_the_discrete_space(lwas):
 
 
 def test_rsws_draws_are_seeded():
-    space = SpaceConfig()
-    assert draws(space, seed=3, n=20) == draws(space, seed=3, n=20)
-    assert draws(space, seed=3, n=20) != draws(space, seed=4, n=20)
+    assert draws(seed=3, n=20) == draws(seed=3, n=20)
+    assert draws(seed=3, n=20) != draws(seed=4, n=20)
 
 
 # --- 4. a non-finite loss stops the trial -----------------------------------------------------------------
@@ -291,7 +302,7 @@ def test_diverging_search_stops_with_nonfinite_loss_error_and_keeps_earlier_file
 
 
 def test_diverging_retraining_stops_with_nonfinite_loss_error_and_keeps_the_genotype(tmp_path):
-    cfg = pipeline_config(search__epochs=1, search__warmup_epochs=0, search__eval_from_epoch=1,
+    cfg = pipeline_config(search__epochs=1, method__warmup_epochs=0, search__eval_from_epoch=1,
                           retrain__lr=1e30)  # the first step throws the weights to ~1e30
     with pytest.raises(NonFiniteLossError) as caught:
         run_trial(cfg, tmp_path)
@@ -306,11 +317,20 @@ def test_diverging_retraining_stops_with_nonfinite_loss_error_and_keeps_the_geno
     ({"search.bogus": 1}, "unknown config key 'search.bogus'"),
     ({"epochs": 3}, "did you mean search.epochs?"),
     ({"search.epochs": "abc"}, "epochs='abc' is not a valid int"),
-    ({"search.lam": "-0.5"}, "search.lam must be >= 0"),
-    ({"search.sigmas": "30,40"}, "unknown noise level sigma=40"),
-    ({"retrain.sigmas": "45"}, "unknown noise level sigma=45"),
+    ({"loss.lam": "-0.5"}, "loss.lam must be a finite number >= 0"),
+    ({"loss.lam": "inf"}, "loss.lam must be a finite number >= 0"),
+    ({"search.w_lr": "nan"}, "learning rates and gradient clips must be finite"),
+    ({"search.crop_size": 0}, "crop sizes must be positive"),
+    ({"seed": -1}, "seed must be >= 0"),
+    ({"task.search_sigmas": "30,40"}, "unknown noise level sigma=40"),
+    ({"task.sigmas": "45"}, "unknown noise level sigma=45"),
     ({"search.eval_from_epoch": 5}, "search.eval_from_epoch must lie in [1, search.epochs]"),
-    ({"search.method": "darts"}, "search.method must be one of"),
+    ({"method.name": "darts"}, "unknown search method 'darts'; valid: hinas, rsws"),
+    ({"space.name": "nasnet"}, "unknown search space 'nasnet'; valid: hinas"),
+    ({"task.name": "deblur"}, "unknown task 'deblur'; valid: denoise, sr"),
+    ({"method.warmup_epochs": 9}, "method.warmup_epochs=9 exceeds search.epochs=3"),
+    ({"method.samples": 5}, "section method is 'hinas', whose keys are"),
+    ({"search.epoch": 5}, "did you mean search.epochs?"),
 ])
 def test_bad_config_raises_value_error(overrides, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -324,7 +344,8 @@ def test_bad_data_fails_before_any_training(tmp_path):
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("bad", [["--set", "search.epochs=abc"], ["--lam", "-1"]])
+@pytest.mark.parametrize("bad", [["--set", "search.epochs=abc"], ["--set", "loss.lam=-1"],
+                                 ["--set", "method.name=darts"]])
 def test_cli_rejects_bad_config_in_one_line_before_creating_the_run_folder(tmp_path, bad):
     run_dir = tmp_path / "run"
     result = cli("search", "--preset", "smoke", "--out", str(run_dir), *bad)
@@ -339,8 +360,9 @@ def test_cli_search_writes_the_run_folder(reference):
         assert (reference / name).exists(), name
     # the --set arguments built exactly the config the in-process tests use
     assert (reference / "config.json").read_text() == to_json(pipeline_config())
-    genotype = Genotype.load(reference / "genotype.json")
-    assert DerivedNet(genotype)(torch.rand(1, 1, 32, 32)).shape == (1, 1, 32, 32)
+    genotype = load_genotype(reference / "genotype.json")
+    derived = SPACES.get(genotype.space).network(genotype, NetworkIO(1, 1, 1), 8)
+    assert derived(torch.rand(1, 1, 32, 32)).shape == (1, 1, 32, 32)
     assert read_checkpoint(reference)["phase"] == "done"
 
 

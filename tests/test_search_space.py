@@ -3,6 +3,7 @@
 import collections
 import functools
 import itertools
+import json
 import math
 import random
 import statistics
@@ -10,21 +11,14 @@ import statistics
 import pytest
 import torch
 
-from search_space import (
-    DERIVABLE,
-    OPS,
-    PRIMITIVES,
-    DerivedNet,
-    Genotype,
-    SpaceConfig,
-    Supernet,
-    count_parameters,
-    depthwise,
-    sample_genotype,
-)
-from search_space.cell import SearchCell
+from search_space import NetworkIO, count_parameters, depthwise, genotype_from_json
 from search_space.depthwise import depthwise_conv, fanned_depthwise_conv, kernel_available
-from search_space.derive import derive_cell, path_log_prob, viterbi_path
+from search_space.hinas import DERIVABLE, OPS, PRIMITIVES, DerivedNet, Genotype, Supernet, sample_genotype
+from search_space.hinas import HinasConfig as SpaceConfig
+from search_space.hinas.cell import SearchCell
+from search_space.hinas.derive import derive_cell, path_log_prob, viterbi_path
+
+GRAY = NetworkIO(1, 1, 1)
 
 SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
 
@@ -50,7 +44,7 @@ def test_viterbi_equals_brute_force_over_legal_paths():
     gen = torch.Generator().manual_seed(0)
     for layers in (1, 2, 3, 5):
         space = small_space(layers=layers)
-        net = Supernet(space)
+        net = Supernet(space, GRAY)
         for _ in range(60):
             with torch.no_grad():
                 net.beta.copy_(torch.randn(net.beta.shape, generator=gen) * 3)
@@ -62,7 +56,7 @@ def test_viterbi_equals_brute_force_over_legal_paths():
 
 
 def test_beta_gives_illegal_moves_exactly_zero_weight():
-    net = Supernet(small_space())
+    net = Supernet(small_space(), GRAY)
     probs = net.beta_weights()
     assert probs[:, 0, 0].eq(0).all()  # level 0 cannot go down
     assert probs[:, 2, 2].eq(0).all()  # level 2 cannot go up
@@ -85,7 +79,7 @@ def test_derivation_never_picks_none_and_keeps_two_distinct_inputs():
 
 def test_derivation_picks_the_strongest_edges_and_ops():
     space = small_space(nodes=2, layers=1)
-    net = Supernet(space)
+    net = Supernet(space, GRAY)
     with torch.no_grad():
         net.alpha.zero_()
         net.alpha[0, 2 + 1, PRIMITIVES.index("dil_conv_5x5")] = 5  # node 1, input 1
@@ -97,14 +91,26 @@ def test_derivation_picks_the_strongest_edges_and_ops():
 def random_genotypes(count=30, seed=0):
     rng = random.Random(seed)
     spaces = [small_space(), small_space(lwas=False), small_space(width_search=False, manual_widths=(2, 2, 2)),
-              SpaceConfig(task="sr", scale=3, in_channels=3, layers=2, nodes=3)]
-    return [sample_genotype(rng.choice(spaces), rng, base_width=rng.choice((8, 20))) for _ in range(count)]
+              SpaceConfig(layers=2, nodes=3)]
+    return [sample_genotype(rng.choice(spaces), rng) for _ in range(count)]
 
 
-def test_genotype_json_round_trip_is_exact():
+def test_genotype_json_round_trip_is_exact_and_names_its_space():
     for g in random_genotypes():
-        again = Genotype.from_json(g.to_json())
+        again = genotype_from_json(g.to_json())
         assert again == g and again.to_json() == g.to_json()
+        assert '"space": "hinas"' in g.to_json()
+
+
+def test_a_version_1_genotype_without_a_space_still_loads():
+    """genotype.json of runs made before the registries: task I/O and width inside, no space field."""
+    old = {"task": "sr", "in_channels": 3, "scale": 4, "format_version": 1,
+           "cells": [[[["sep_conv_3x3", 0], ["conv_3x3", 1]]]], "width_multipliers": [1.0, 1.5], "path": [0, 1],
+           "base_width": 8, "residual": True, "lwas": False, "stem_multiplier": 1.0, "cell_sharing": True,
+           "stem_width": 8, "head_width": 8}
+    g = genotype_from_json(json.dumps(old))
+    assert g.cells == (((("sep_conv_3x3", 0), ("conv_3x3", 1)),),) and g.path == (0, 1) and not g.lwas
+    assert DerivedNet(g, NetworkIO(3, 3, 4), 8)(torch.rand(1, 3, 6, 6)).shape == (1, 3, 24, 24)
 
 
 def test_genotype_rejects_bad_input_with_clear_errors():
@@ -115,17 +121,16 @@ def test_genotype_rejects_bad_input_with_clear_errors():
         Genotype.from_dict(data)
     data = g.to_dict()
     data["colour"] = 1
-    with pytest.raises(ValueError, match="unknown genotype fields"):
+    with pytest.raises(ValueError, match="unknown HiNAS genotype fields"):
         Genotype.from_dict(data)
 
 
-@pytest.mark.parametrize(("task", "scale", "channels"), [("denoise", 1, 1), ("denoise", 1, 3),
-                                                          ("sr", 2, 3), ("sr", 3, 3), ("sr", 4, 3)])
+@pytest.mark.parametrize(("scale", "channels"), [(1, 1), (1, 3), (2, 3), (3, 3), (4, 3)])
 @pytest.mark.parametrize("residual", [True, False])
-def test_derived_net_from_genotype_alone_runs_forward_backward(task, scale, channels, residual):
-    space = SpaceConfig(task=task, scale=scale, in_channels=channels, residual=residual, **SMALL)
-    genotype = Genotype.from_json(sample_genotype(space, random.Random(3), base_width=6).to_json())
-    net = DerivedNet(genotype)
+def test_derived_net_from_genotype_alone_runs_forward_backward(scale, channels, residual):
+    space = SpaceConfig(residual=residual, **SMALL)
+    genotype = genotype_from_json(sample_genotype(space, random.Random(3)).to_json())
+    net = DerivedNet(genotype, NetworkIO(channels, channels, scale), 6)
     x = torch.rand(2, channels, 12, 12)
     y = net(x)
     assert y.shape == (2, channels, 12 * scale, 12 * scale)
@@ -134,10 +139,10 @@ def test_derived_net_from_genotype_alone_runs_forward_backward(task, scale, chan
 
 
 @pytest.mark.parametrize("cell_sharing", [True, False])
-@pytest.mark.parametrize(("task", "scale", "channels"), [("denoise", 1, 1), ("sr", 2, 3), ("sr", 4, 3)])
-def test_supernet_forward_backward_reaches_every_weight_and_arch_parameter(cell_sharing, task, scale, channels):
-    space = SpaceConfig(task=task, scale=scale, in_channels=channels, cell_sharing=cell_sharing, **SMALL)
-    net = Supernet(space)
+@pytest.mark.parametrize(("scale", "channels"), [(1, 1), (2, 3), (4, 3)])
+def test_supernet_forward_backward_reaches_every_weight_and_arch_parameter(cell_sharing, scale, channels):
+    space = SpaceConfig(cell_sharing=cell_sharing, **SMALL)
+    net = Supernet(space, NetworkIO(channels, channels, scale))
     y = net(torch.rand(2, channels, 10, 10))
     assert y.shape == (2, channels, 10 * scale, 10 * scale)
     y.square().mean().backward()
@@ -148,7 +153,7 @@ def test_supernet_forward_backward_reaches_every_weight_and_arch_parameter(cell_
 
 
 def test_arch_parameters_are_kept_apart_from_weights():
-    net = Supernet(small_space())
+    net = Supernet(small_space(), GRAY)
     arch = {id(p) for p in net.arch_parameters()}
     weights = {id(p) for p in net.weight_parameters()}
     assert arch and weights and not arch & weights
@@ -156,7 +161,7 @@ def test_arch_parameters_are_kept_apart_from_weights():
 
 
 def test_lwas_switch_controls_alpha_sharing():
-    off, on = Supernet(small_space(lwas=False)), Supernet(small_space(lwas=True))
+    off, on = Supernet(small_space(lwas=False), GRAY), Supernet(small_space(lwas=True), GRAY)
     edges = small_space().edges_per_cell
     assert off.alpha.shape == (1, edges, len(PRIMITIVES))
     assert on.alpha.shape == (3, edges, len(PRIMITIVES))
@@ -167,29 +172,29 @@ def test_lwas_switch_controls_alpha_sharing():
 
 def test_manual_widths_search_only_cells():
     space = small_space(width_search=False, manual_widths=(1, 2, 4))
-    net = Supernet(space)
+    net = Supernet(space, GRAY)
     assert net.beta is None and net.arch_parameters() == [net.alpha]
-    g = net.derive(base_width=20)
-    assert g.path is None and g.node_widths == (20, 40, 80)
-    assert DerivedNet(g)(torch.rand(1, 1, 8, 8)).shape == (1, 1, 8, 8)
+    g = net.derive()
+    assert g.path is None and g.node_widths(20) == (20, 40, 80)
+    assert DerivedNet(g, GRAY, 20)(torch.rand(1, 1, 8, 8)).shape == (1, 1, 8, 8)
 
 
 def test_width_levels_and_first_layer_has_two_cells():
-    net = Supernet(small_space(base_width=10, width_factors=(1, 1.5, 2)))
+    net = Supernet(small_space(base_width=10, width_factors=(1, 1.5, 2)), GRAY)
     assert set(net.cells[0].keys()) == {"0", "1"}
     assert set(net.cells[1].keys()) == {"0", "1", "2"}
     assert [net.level_width(1, h) for h in range(3)] == [10, 15, 20]
 
 
 def test_cell_sharing_off_has_one_cell_per_path():
-    shared, separate = Supernet(small_space()), Supernet(small_space(cell_sharing=False))
+    shared, separate = Supernet(small_space(), GRAY), Supernet(small_space(cell_sharing=False), GRAY)
     assert sum(len(c) for c in shared.cells) == 2 + 3 + 3
     assert sum(len(c) for c in separate.cells) == 2 + 5 + 7
 
 
 def test_single_path_training_leaves_unchosen_ops_without_gradient():
     space = small_space()
-    net = Supernet(space)
+    net = Supernet(space, GRAY)
     arch = sample_genotype(space, random.Random(5))
     net.forward_path(torch.rand(2, 1, 8, 8), arch).square().mean().backward()
     assert net.alpha.grad is None and net.beta.grad is None
@@ -326,8 +331,8 @@ def supernet_grads(net: Supernet, x: torch.Tensor) -> dict[str, torch.Tensor]:
 def test_supernet_gradients_are_repeatable_and_equal_to_stored_activations(cell_sharing):
     torch.manual_seed(0)
     space = small_space(layers=2, nodes=3, cell_sharing=cell_sharing)
-    recomputing = Supernet(space)
-    storing = Supernet(space)
+    recomputing = Supernet(space, GRAY)
+    storing = Supernet(space, GRAY)
     storing.load_state_dict(recomputing.state_dict())
     for module in storing.modules():
         if hasattr(module, "recompute"):
@@ -395,10 +400,11 @@ def test_space_counts_discrete_architectures():
 def test_derived_parameter_counts_match_the_paper_range():
     rng = random.Random(0)
     denoise = SpaceConfig()
-    counts = [count_parameters(DerivedNet(sample_genotype(denoise, rng, 20))) / 1e6 for _ in range(200)]
+    counts = [count_parameters(DerivedNet(sample_genotype(denoise, rng), GRAY, 20)) / 1e6 for _ in range(200)]
     assert 0.20 <= statistics.median(counts) <= 0.34
-    sr = SpaceConfig(task="sr", scale=4, in_channels=3, layers=2, nodes=3)
-    counts = [count_parameters(DerivedNet(sample_genotype(sr, rng, 30))) / 1e6 for _ in range(200)]
+    sr = SpaceConfig(layers=2, nodes=3)
+    rgb_x4 = NetworkIO(3, 3, 4)
+    counts = [count_parameters(DerivedNet(sample_genotype(sr, rng), rgb_x4, 30)) / 1e6 for _ in range(200)]
     assert 0.27 <= statistics.median(counts) <= 0.35
 
 
@@ -408,7 +414,7 @@ def test_search_space_imports_only_torch_and_the_standard_library():
     import sys
 
     allowed = {"torch"} | set(sys.stdlib_module_names)
-    for path in pathlib.Path("search_space").glob("*.py"):
+    for path in pathlib.Path("search_space").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]

@@ -1,53 +1,52 @@
-"""Typed, frozen configuration of one trial: search space, data, search, retraining.
+"""Typed, frozen configuration of one trial, one section per component.
 
-Defaults are the paper's settings (Section 4.1, hinas-spec sections 8-9). Presets (orchestrator/presets.py)
-and ``--set key=value`` overrides build on these; ``flatten``/``from_flat`` give the dotted form that
-MLflow params and the command line use.
+Sections ``task``, ``space``, ``method`` and ``loss`` are chosen by name from their registries: each is the
+registered component's own dataclass, so per-component keys never mix (``--set method.name=rsws`` swaps the
+whole section for RSWS's, at its defaults, before the other overrides apply). ``data``, ``search`` (the
+shared search loop), and ``retrain`` are the same for every component. Defaults are the paper's settings;
+presets (orchestrator/presets.py) and ``--set key=value`` overrides build on them; ``flatten``/``from_dict``
+give the dotted form that MLflow params and the command line use.
 """
 
 import dataclasses
+import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 
-from search_space import SpaceConfig
+from search_space import SPACES, SpaceConfig
+from search_space.registry import Registry
+from trials.losses import LOSSES, LossConfig
+from trials.methods import METHODS, MethodConfig
+from trials.tasks import TASKS, TaskConfig
 
 
 @dataclass(frozen=True)
 class DataConfig:
     kind: str = "builtin"  # builtin | bsd500 | div2k (search/train images)
     root: str | None = None  # folder of `kind`; None for builtin
-    test_sets: tuple[str, ...] = ()  # SR benchmark kinds (set5, set14, bsd100, urban100, manga109)
-    test_root: str | None = None  # folder holding one sub-folder per SR test set (Set5/, Set14/, ...)
-    color: bool | None = None  # None: gray for denoising, RGB for SR
+    test_sets: tuple[str, ...] = ()  # benchmark kinds (set5, set14, bsd100, urban100, manga109)
+    test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, Set14/, ...)
     max_test_images: int | None = None  # evaluate on the first N test images only (smoke runs)
 
 
 @dataclass(frozen=True)
 class SearchConfig:
-    method: str = "hinas"  # hinas | rsws
+    """The shared search loop: epochs, batches, the weights' optimiser and schedule, validation."""
+
     epochs: int = 100
-    warmup_epochs: int = 20  # weights only; alpha/beta train from epoch warmup_epochs + 1
     eval_from_epoch: int = 61  # validate every epoch from this one (1-based) and keep the best
     steps_per_epoch: int | None = None  # None: ceil(|Train W| / batch_size)
     batch_size: int = 8
     crop_size: int = 64
-    lam: float = 0.6  # weight of the -log10(SSIM) term (Eq. 7)
-    pixel_loss: str = "mse"  # mse | l1
-    sigmas: tuple[int, ...] = (30, 50, 70)  # denoising: noise level drawn per sample
     w_lr: float = 0.025
     w_lr_min: float = 0.001
     w_momentum: float = 0.9
     w_weight_decay: float = 3e-4
     w_schedule: str = "cosine"  # cosine (paper) | cosine_restarts (reference: period 20 epochs x poly 0.9)
     grad_clip: float = 5.0
-    a_lr: float = 1e-3
-    a_weight_decay: float = 1e-3
-    a_betas: tuple[float, float] = (0.5, 0.999)  # the reference's Adam betas for alpha/beta
-    rsws_samples: int = 30  # N architectures scored on validation (RSWS)
-    rsws_rescore_top: int = 0  # > 0: score on `rsws_score_images` first, re-score the top k on all of V
-    rsws_score_images: int = 1
     val_tile: int | None = None  # evaluate validation images in tiles of this size (None: whole image)
 
 
@@ -56,24 +55,29 @@ class RetrainConfig:
     iterations: int = 400_000  # denoising (paper); SR uses 600k
     batch_size: int = 24
     crop_size: int = 64
-    base_width: int | None = None  # f of the derived net; None: 20 for denoising, 30 for SR
+    base_width: int = 20  # f of the derived net (paper: 20 for denoising, 30 for SR)
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 4e-5
     poly_power: float = 0.9
     grad_clip: float = 5.0  # by value, as the reference
-    sigmas: tuple[int, ...] = (30, 50, 70)  # denoising: one retrain + evaluation per level
-    scales: tuple[int, ...] = (4,)  # SR: one retrain + evaluation per scale
     checkpoint_every: int = 1000  # iterations
     eval_tile: int | None = None
 
 
+# The sections chosen by name, and where their names are looked up.
+NAMED_SECTIONS: dict[str, Registry] = {"task": TASKS, "space": SPACES, "method": METHODS, "loss": LOSSES}
+
+
 @dataclass(frozen=True)
 class TrialConfig:
+    task: TaskConfig
+    space: SpaceConfig
+    method: MethodConfig
+    loss: LossConfig
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     deterministic: bool = True  # cuDNN deterministic kernels on GPU
-    space: SpaceConfig = field(default_factory=SpaceConfig)
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
@@ -81,37 +85,50 @@ class TrialConfig:
     def __post_init__(self) -> None:
         validate(self)
 
-    def retrain_width(self) -> int:
-        if self.retrain.base_width is not None:
-            return self.retrain.base_width
-        return 30 if self.space.task == "sr" else 20
+
+def section_config(section: str, name: str):
+    """The default config section of component ``name`` (e.g. ``section_config("method", "rsws")``)."""
+    return NAMED_SECTIONS[section].get(name).config_class()
 
 
-METHODS = ("hinas", "rsws")
-SIGMAS = (15, 25, 30, 50, 70)
+def default_config(task: str | None = None, space: str | None = None, method: str | None = None,
+                   loss: str | None = None) -> TrialConfig:
+    """Every section at its defaults; components by name, else each registry's default."""
+    names = {"task": task, "space": space, "method": method, "loss": loss}
+    sections = {s: section_config(s, names[s] or NAMED_SECTIONS[s].default) for s in NAMED_SECTIONS}
+    return TrialConfig(**sections)
 
 
 def validate(cfg: TrialConfig) -> None:
     s, r = cfg.search, cfg.retrain
+    finite = all(math.isfinite(v) for v in (s.w_lr, s.w_lr_min, s.grad_clip, r.lr, r.grad_clip))
     checks = [
-        (s.method in METHODS, f"search.method must be one of {METHODS}, got {s.method!r}"),
-        (s.lam >= 0, f"search.lam must be >= 0, got {s.lam}"),
-        (s.pixel_loss in ("mse", "l1"), f"search.pixel_loss must be mse or l1, got {s.pixel_loss!r}"),
         (s.w_schedule in ("cosine", "cosine_restarts"), f"unknown search.w_schedule {s.w_schedule!r}"),
-        (0 <= s.warmup_epochs <= s.epochs, "search.warmup_epochs must lie in [0, search.epochs]"),
         (1 <= s.eval_from_epoch <= s.epochs, "search.eval_from_epoch must lie in [1, search.epochs]"),
         (s.batch_size > 0 and r.batch_size > 0, "batch sizes must be positive"),
+        (s.crop_size > 0 and r.crop_size > 0, "crop sizes must be positive"),
+        (r.base_width > 0, "retrain.base_width must be positive"),
+        (finite and min(s.w_lr, s.w_lr_min, r.lr) >= 0, "learning rates and gradient clips must be finite, rates >= 0"),
         (r.iterations > 0 and r.checkpoint_every > 0, "retrain.iterations and checkpoint_every must be > 0"),
-        (s.rsws_samples > 0, "search.rsws_samples must be > 0"),
+        (cfg.seed >= 0, f"seed must be >= 0, got {cfg.seed}"),
         (cfg.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {cfg.device!r}"),
     ]
-    for sigma in (*s.sigmas, *r.sigmas):
-        checks.append((sigma in SIGMAS, f"unknown noise level sigma={sigma}; choose from {SIGMAS}"))
-    for scale in r.scales:
-        checks.append((scale in (2, 3, 4), f"SR scale must be 2, 3 or 4, got {scale}"))
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
+    check_components(cfg)
+
+
+def check_components(cfg: TrialConfig) -> None:
+    """The chosen method, space and task fit together (e.g. RSWS needs a single-path forward)."""
+    space, method = SPACES.get(cfg.space.name), METHODS.get(cfg.method.name)
+    missing = method.requires - space.capabilities
+    if missing:
+        able = SPACES.filter(lambda s: method.requires <= s.capabilities)
+        raise ValueError(f"method {method.name} needs {', '.join(sorted(missing))} from the search space, which "
+                         f"space {space.name} lacks; spaces that have it: {', '.join(able) or 'none'}")
+    space.check(cfg.space, TASKS.get(cfg.task.name).search_io(cfg.task))
+    method.check(cfg.method, cfg)
 
 
 # --- dotted keys <-> nested dataclasses ---------------------------------------------------------------
@@ -137,30 +154,72 @@ def from_dict(cls, data: dict, prefix: str = ""):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+        raise ValueError(f"unknown {prefix.rstrip('.') or cls.__name__} keys: {sorted(unknown)}")
     kwargs = {}
     for name, value in data.items():
-        hint, key = hints[name], prefix + name
+        hint, key = _section_class(cls, name, value, hints[name]), prefix + name
         nested = dataclasses.is_dataclass(hint)
         kwargs[name] = from_dict(hint, value, key + ".") if nested else coerce(value, hint, key)
     return cls(**kwargs)
 
 
+def _section_class(cls, name: str, value, hint):
+    """A named section's class comes from its registry, by the name the data carries."""
+    if cls is not TrialConfig or name not in NAMED_SECTIONS:
+        return hint
+    if not isinstance(value, dict) or "name" not in value:
+        raise ValueError(f"config section {name} needs a name ({name}.name); valid: "
+                         f"{', '.join(NAMED_SECTIONS[name].names())}")
+    return NAMED_SECTIONS[name].get(value["name"]).config_class
+
+
 def with_overrides(cfg: TrialConfig, overrides: dict[str, object]) -> TrialConfig:
-    """Applies dotted overrides (``{"search.lam": "0.3"}``); values may be strings, checked against the type."""
+    """Applies dotted overrides (``{"loss.lam": "0.3"}``); values may be strings, checked against the type.
+
+    ``<section>.name`` overrides come first and reset that section to the named component's defaults.
+    """
     data = dataclasses.asdict(cfg)
-    valid = flatten(cfg)
+    for section in NAMED_SECTIONS:
+        name = overrides.get(f"{section}.name")
+        if name is not None and str(name) != data[section]["name"]:
+            data[section] = dataclasses.asdict(section_config(section, str(name)))
+    valid = _flatten_dict(data)
     for key, value in overrides.items():
         if key not in valid:
-            close = [k for k in valid if k.split(".")[-1] == key.split(".")[-1]]
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ValueError(f"unknown config key {key!r}{hint}; see `python -m orchestrator config` for all keys")
+            raise ValueError(unknown_key_message(key, valid))
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
             node = node[part]
         node[leaf] = value
     return from_dict(TrialConfig, data)
+
+
+def _flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten_dict(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def unknown_key_message(key: str, valid: dict[str, object]) -> str:
+    section, _, leaf = key.rpartition(".")
+    same_leaf = [k for k in valid if k.rpartition(".")[2] == leaf]
+    near = [k for k in valid if k.rpartition(".")[0] == section and _close(k.rpartition(".")[2], leaf)]
+    hint = f" (did you mean {(same_leaf or near)[0]}?)" if same_leaf or near else ""
+    where = ""
+    if section in NAMED_SECTIONS:
+        where = f"; section {section} is {valid[section + '.name']!r}, whose keys are " + ", ".join(
+            k for k in valid if k.startswith(section + "."))
+    return f"unknown config key {key!r}{hint}{where}; see `python -m orchestrator config` for all keys"
+
+
+def _close(a: str, b: str) -> bool:
+    """Nearly the same, or one a prefix of the other (epoch / epochs)."""
+    return a.startswith(b) or b.startswith(a) or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
 
 
 def coerce(value, hint, name: str):

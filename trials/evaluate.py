@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trials.metrics import evaluate, run_on_image
+from trials.metrics import Protocol, evaluate, run_on_image
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,6 @@ class Evaluation:
     psnr: float
     ssim: float
     seconds_per_image: float = 0.0
-
-    @property
-    def score(self) -> float:
-        """The selection criterion of the search: SSIM + PSNR/100 (hinas-spec section 8)."""
-        return self.ssim + self.psnr / 100
 
     @staticmethod
     def mean(items: Sequence["Evaluation"]) -> "Evaluation":
@@ -40,12 +35,9 @@ class _Forward(torch.nn.Module):
 
 
 @torch.no_grad()
-def evaluate_model(net: torch.nn.Module, pairs: Sequence[tuple[np.ndarray, np.ndarray]], space,
-                   tile: int | None = None, forward: Callable | None = None) -> Evaluation:
-    """Mean PSNR/SSIM over pairs; outputs clipped to [0, 1]; SR on Y with `scale` px shaved.
-
-    ``space`` is anything with ``task`` and ``scale`` (a SpaceConfig or a Genotype).
-    """
+def evaluate_model(net: torch.nn.Module, pairs: Sequence[tuple[np.ndarray, np.ndarray]], protocol: Protocol,
+                   scale: int = 1, tile: int | None = None, forward: Callable | None = None) -> Evaluation:
+    """Mean PSNR/SSIM over pairs under the task's ``protocol``; ``scale``: output size / input size."""
     was_training = net.training
     net.eval()
     runner = _Forward(net, forward) if forward is not None else net
@@ -53,9 +45,9 @@ def evaluate_model(net: torch.nn.Module, pairs: Sequence[tuple[np.ndarray, np.nd
     try:
         for source, target in pairs:
             start = time.perf_counter()
-            output = run_on_image(runner, source, scale=space.scale, tile=tile)
+            output = run_on_image(runner, source, scale=scale, tile=tile)
             seconds.append(time.perf_counter() - start)
-            p, s = evaluate(output, target, space.task, space.scale)
+            p, s = evaluate(output, target, protocol)
             psnrs.append(p)
             ssims.append(s)
     finally:

@@ -1,12 +1,20 @@
-"""The HiNAS training loss (Eq. 7): pixel loss + lam * (-log10 SSIM), with a differentiable Gaussian SSIM.
+"""Training losses as a registry (config section ``loss``), and the HiNAS loss (Eq. 7): pixel loss +
+lam * (-log10 SSIM), with a differentiable Gaussian SSIM.
 
 The SSIM matches scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=1)``: an 11x11 window applied without padding (scikit-image filters
 with reflection, then drops the 5-pixel border where it differs), mean over pixels and channels.
 """
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
+
+from search_space.registry import Registry
 
 WINDOW = 11
 WINDOW_SIGMA = 1.5
@@ -54,15 +62,62 @@ def restoration_loss(
     return total, {"pixel": pixel_loss.detach(), "ssim": ssim_loss.detach()}
 
 
+LossFunction = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Base of every loss's config section; ``name`` is the registry key of the loss."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class PixelSSIMConfig(LossConfig):
+    name: str = "pixel_ssim"
+    pixel: str = "mse"  # mse | l1
+    lam: float = 0.6  # weight of the -log10(SSIM) term (Eq. 7)
+
+    def __post_init__(self) -> None:
+        if self.pixel not in PIXEL_LOSSES:
+            raise ValueError(f"loss.pixel must be one of {tuple(PIXEL_LOSSES)}, got {self.pixel!r}")
+        if not (math.isfinite(self.lam) and self.lam >= 0):
+            raise ValueError(f"loss.lam must be a finite number >= 0, got {self.lam}")
+
+
+class Loss:
+    name: ClassVar[str]
+    config_class: ClassVar[type[LossConfig]]
+
+    def build(self, cfg: LossConfig) -> LossFunction:
+        raise NotImplementedError
+
+
+LOSSES: Registry[Loss] = Registry("loss", instantiate=True)
+
+
+@LOSSES.register
+class PixelSSIM(Loss):
+    """Eq. 7 of HiNAS: used by its search and by retraining."""
+
+    name = "pixel_ssim"
+    config_class = PixelSSIMConfig
+
+    def build(self, cfg: PixelSSIMConfig) -> LossFunction:
+        return lambda pred, target: restoration_loss(pred, target, cfg.lam, cfg.pixel)
+
+
+LOSSES.default = PixelSSIM.name
+
+
 class NonFiniteLossError(RuntimeError):
     """A NaN or infinite loss: the trial stops, naming where and which loss terms went bad."""
 
 
-def checked_restoration_loss(pred: torch.Tensor, target: torch.Tensor, lam: float, pixel: str,
-                             where: str) -> torch.Tensor:
-    """``restoration_loss``'s total; a NonFiniteLossError naming ``where`` and the terms if it is NaN/inf."""
-    total, terms = restoration_loss(pred, target, lam, pixel)
+def checked_loss(loss: LossFunction, pred: torch.Tensor, target: torch.Tensor, where: str) -> torch.Tensor:
+    """The loss's total; a NonFiniteLossError naming ``where`` and the terms if it is NaN/inf."""
+    total, terms = loss(pred, target)
     if not torch.isfinite(total):
         parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-        raise NonFiniteLossError(f"non-finite loss {float(total.detach())} in {where} ({parts}); lam={lam}")
+        raise NonFiniteLossError(f"non-finite loss {float(total.detach())} in {where} ({parts})")
     return total

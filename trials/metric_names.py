@@ -1,7 +1,8 @@
 """Names of everything a trial reports (MLflow metrics and tags, metrics.json keys), defined once.
 
-Trials write these; analysis reads them. Per-condition names: ``psnr_sigma30`` for denoising at
-sigma 30, ``psnr_set5_x4`` for SR on Set5 at scale 4 (same for ssim).
+Trials write these; analysis reads them. Per-condition names: ``psnr_<condition>``, where each task names
+its conditions (``Task.metric_condition``): ``psnr_sigma30`` for denoising at sigma 30, ``psnr_set5_x4`` for
+SR on Set5 at scale 4 (same for ssim).
 """
 
 # final metrics of a trial
@@ -24,17 +25,10 @@ TAG_SETTING = "setting"
 TAG_SEED = "seed"
 TAG_METHOD = "method"
 TAG_TASK = "task"
+TAG_SPACE = "space"
 TAG_COMMIT = "git_commit"
 TAG_TRIAL_ID = "trial_id"
 TAG_NODE_ID = "ray_node_id"
-
-
-def denoise_condition(sigma: int) -> str:
-    return f"sigma{sigma}"
-
-
-def sr_condition(test_set: str, scale: int) -> str:
-    return f"{test_set.lower()}_x{scale}"
 
 
 def psnr(condition: str) -> str:

@@ -1,8 +1,10 @@
 """Report metrics (PSNR, SSIM through scikit-image) and running a network on a whole image, optionally tiled.
 
-Denoising: metrics on all channels of the output clipped to [0, 1]. SR: on the BT.601 Y channel with ``scale``
-pixels shaved from each border (the EDSR/BasicSR convention).
+A task's ``Protocol`` says what is compared: all channels of the output clipped to [0, 1] (denoising), or the
+BT.601 Y channel with ``shave`` pixels cut from each border (SR: ``scale`` px, the EDSR/BasicSR convention).
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -32,22 +34,30 @@ def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     )
 
 
+@dataclass(frozen=True)
+class Protocol:
+    """How one output is scored against its target."""
+
+    y_channel: bool = False  # colour images compared on BT.601 Y (gray ones as they are)
+    shave: int = 0  # pixels cut from each border before comparing
+
+
 def rgb_to_y(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB in [0, 1] -> (H, W, 1) BT.601 Y in [16/255, 235/255]."""
     return (image.astype(np.float64) @ Y_WEIGHTS + Y_OFFSET)[..., None]
 
 
-def sr_view(image: np.ndarray, scale: int) -> np.ndarray:
-    """What SR metrics compare: Y of colour images (gray ones as they are), ``scale`` px border shaved."""
-    image = rgb_to_y(_clip(image)) if image.shape[2] == 3 else image
-    return image[scale:-scale, scale:-scale] if scale > 0 else image
+def view(image: np.ndarray, protocol: Protocol) -> np.ndarray:
+    """What the metrics compare under ``protocol``: Y of colour images if asked, the border shaved."""
+    if protocol.y_channel and image.shape[2] == 3:
+        image = rgb_to_y(_clip(image))
+    s = protocol.shave
+    return image[s:-s, s:-s] if s > 0 else image
 
 
-def evaluate(pred: np.ndarray, target: np.ndarray, task: str, scale: int = 1) -> tuple[float, float]:
+def evaluate(pred: np.ndarray, target: np.ndarray, protocol: Protocol) -> tuple[float, float]:
     """(PSNR, SSIM) of one output against its clean/HR target."""
-    if task == "sr":
-        pred, target = sr_view(pred, scale), sr_view(target, scale)
-    return psnr(pred, target), ssim(pred, target)
+    return psnr(view(pred, protocol), view(target, protocol)), ssim(view(pred, protocol), view(target, protocol))
 
 
 def _clip(image: np.ndarray) -> np.ndarray:

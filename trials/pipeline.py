@@ -1,9 +1,11 @@
-"""One trial, start to end: search -> genotype -> retrain per noise level / scale -> evaluate.
+"""One trial, start to end: search -> genotype -> retrain per condition -> evaluate -> saved networks.
 
 Plain Python (no Ray, no MLflow): the Ray trainable and the ``search`` command both call ``run_trial``;
-``TrialHooks`` is how they watch it. The run folder gets config.json, genotype.json, search.json,
-metrics.json and checkpoint.pt; a second call with the same folder resumes from the checkpoint and ends
-with the same genotype and metrics as an uninterrupted run.
+``TrialHooks`` is how they watch it. Task, space, method and loss are looked up in their registries by the
+names the config carries. The run folder gets config.json, genotype.json, search.json, arch_weights.npz,
+metrics.json, one ``network_<condition>.pt`` per condition (``trials.saved_network``) and checkpoint.pt; a
+second call with the same folder resumes from the checkpoint and ends with the same genotype and metrics
+as an uninterrupted run.
 """
 
 import json
@@ -15,13 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from search_space import Genotype, Supernet
+from search_space import SPACES, Genotype, genotype_from_json
 from trials import checkpoint
 from trials import metric_names as M
 from trials.config import TrialConfig, to_json
-from trials.methods import METHODS
+from trials.losses import LOSSES
+from trials.methods import METHODS, SearchContext, SearchMethod
 from trials.retrain import build, conditions, evaluate_condition, train, train_sampler
+from trials.saved_network import network_file_name, save_network
 from trials.search import SearchState, run_search
+from trials.tasks import TASKS
 from trials.workload import Workload, prepare
 
 
@@ -38,7 +43,7 @@ class TrialHooks:
         """When the search has chosen its genotype (genotype.json and search.json written)."""
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
-        """When metrics.json is written."""
+        """When metrics.json is written (the retrained networks are in the run folder by then)."""
 
 
 def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = None) -> dict:
@@ -59,9 +64,8 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
 
 
 def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
-    torch.manual_seed(cfg.seed)
-    net = Supernet(cfg.space).to(device)
-    method = METHODS[cfg.search.method](net, cfg.search, cfg.seed, cfg.retrain_width())
+    method = make_method(cfg, device)
+    net = method.supernet
     progress = SearchState()
     if "search" in state:
         net.load_state_dict(state["search"]["model"])
@@ -77,7 +81,8 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
 
     progress = run_search(method, work, progress, device, on_epoch)
     genotype, selection = method.final_genotype(work.val_pairs, progress.best)
-    summary = search_summary(cfg, progress, selection, max(peak, peak_memory_mb(device)), device)
+    summary = search_summary(method.summary(progress.best, selection), progress,
+                             max(peak, peak_memory_mb(device)), device)
     genotype.save(run_dir / "genotype.json")
     (run_dir / "search.json").write_text(json.dumps(summary, indent=2) + "\n")
     save_arch_weights(progress.best, run_dir)
@@ -88,8 +93,19 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
     return state
 
 
+def make_method(cfg: TrialConfig, device: torch.device) -> SearchMethod:
+    """The supernet of the configured space (seeded) and the configured method around it."""
+    task, space = TASKS.get(cfg.task.name), SPACES.get(cfg.space.name)
+    io = task.search_io(cfg.task)
+    torch.manual_seed(cfg.seed)
+    net = space.supernet(cfg.space, io).to(device)
+    ctx = SearchContext(net, space, cfg.space, cfg.search, LOSSES.get(cfg.loss.name).build(cfg.loss),
+                        task.protocol(cfg.task), io.scale, cfg.seed)
+    return METHODS.get(cfg.method.name)(cfg.method, ctx)
+
+
 def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
-    genotype = Genotype.from_json(state["genotype"])
+    genotype = genotype_from_json(state["genotype"])
     progress = state["retrain"]
     for index, condition in enumerate(conditions(cfg)):
         if index < progress["index"]:
@@ -112,6 +128,7 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
         train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress["iteration"], device,
               on_checkpoint, condition)
         progress["results"][str(condition)] = evaluate_condition(net, work, cfg, condition)
+        keep_network(net, genotype, cfg, condition, run_dir)
         progress.update(index=index + 1, iteration=0, model=None, optimizer=None,
                         seconds=seconds_before + time.perf_counter() - start)
         checkpoint.save(state, run_dir)
@@ -138,23 +155,26 @@ def final_metrics(state: dict) -> dict[str, float]:
     return metrics
 
 
-def search_summary(cfg, progress: SearchState, selection, peak_mb: float, device) -> dict:
-    best = progress.best
-    summary = {"method": cfg.search.method, "best_epoch": best.get("epoch"), "best_score": best.get("score"),
-               "best_val_psnr": best.get("psnr"), "best_val_ssim": best.get("ssim"),
-               "search_time_s": progress.seconds, "peak_memory_mb": peak_mb,
-               "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
-    if selection is not None:
-        summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim,
-                       selected_val_score=selection.score)
-    return summary
+def keep_network(net, genotype: Genotype, cfg: TrialConfig, condition: int, run_dir: Path) -> Path:
+    task = TASKS.get(cfg.task.name)
+    path = run_dir / network_file_name(task.condition_column, condition)
+    return save_network(path, net, genotype, task.io(cfg.task, condition), cfg.retrain.base_width, task.name,
+                        condition)
+
+
+def search_summary(method_summary: dict, progress: SearchState, peak_mb: float, device) -> dict:
+    return {**method_summary, "search_time_s": progress.seconds, "peak_memory_mb": peak_mb,
+            "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
+
+
+ARCH_WEIGHTS = "arch_weights.npz"
 
 
 def save_arch_weights(best: dict, run_dir: Path) -> None:
-    """alpha/beta softmax of the best epoch, as .npy for heat maps."""
-    for name in ("alpha", "beta"):
-        if name in best:
-            np.save(run_dir / f"{name}.npy", best[name].numpy())
+    """The method's architecture weights at the best epoch (e.g. alpha/beta softmax), for heat maps."""
+    weights = best.get("arch_weights") or {}
+    if weights:
+        np.savez(run_dir / ARCH_WEIGHTS, **{name: w.numpy() for name, w in weights.items()})
 
 
 def write_config(cfg: TrialConfig, run_dir: Path) -> None:

@@ -1,4 +1,5 @@
-"""The search loop (hinas-spec section 8): warm-up, alternating A/W steps, validation, best-epoch record.
+"""The shared search loop (hinas-spec section 8): per step the method's architecture step (when it asks
+for one) and weight step, validation from ``eval_from_epoch``, the best validated epoch's record.
 
 Epochs are 0-based here; the config's ``eval_from_epoch`` is 1-based as in the paper ("from epoch 61").
 """
@@ -10,9 +11,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from search_space import Genotype, Supernet
 from trials import metric_names as M
 from trials.config import SearchConfig
+from trials.evaluate import Evaluation
 from trials.methods import SearchMethod
 from trials.workload import Workload
 
@@ -20,7 +21,7 @@ from trials.workload import Workload
 @dataclass
 class SearchState:
     epoch: int = 0  # next epoch to run
-    best: dict = field(default_factory=dict)  # score, epoch, psnr, ssim, genotype (JSON), alpha, beta
+    best: dict = field(default_factory=dict)  # score, epoch, psnr, ssim, genotype (JSON), arch_weights
     history: list[dict] = field(default_factory=list)  # one dict of metrics per finished epoch
     seconds: float = 0.0  # search wall time so far, across resumes
 
@@ -41,7 +42,7 @@ def weight_lr(cfg: SearchConfig, epoch: int) -> float:
 def run_search(method: SearchMethod, work: Workload, state: SearchState, device: torch.device,
                on_epoch: Callable[[SearchState], None]) -> SearchState:
     """Runs the remaining epochs; ``on_epoch`` is called after each (it checkpoints and reports)."""
-    cfg, net = method.config, method.supernet
+    cfg, net = method.ctx.loop, method.supernet
     net.train()
     while state.epoch < cfg.epochs:
         start = time.perf_counter()
@@ -56,15 +57,14 @@ def run_search(method: SearchMethod, work: Workload, state: SearchState, device:
 
 
 def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch.device) -> dict:
-    cfg = method.config
-    lr = weight_lr(cfg, epoch)
+    lr = weight_lr(method.ctx.loop, epoch)
     for group in method.w_optimizer.param_groups:
         group["lr"] = lr
     losses = []
     for i in range(work.steps_per_epoch):
         step = epoch * work.steps_per_epoch + i
         where = f"search epoch {epoch + 1}, step {i + 1} (global step {step})"
-        if epoch >= cfg.warmup_epochs:
+        if method.wants_arch_step(epoch):
             method.arch_step(_to(work.train_a.batch(step), device), where)
         losses.append(method.weight_step(_to(work.train_w.batch(step), device), step, where))
     return {M.TRAIN_LOSS: sum(losses) / len(losses), "lr": lr}
@@ -72,18 +72,16 @@ def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch
 
 def _validate(method: SearchMethod, work: Workload, state: SearchState) -> dict:
     result = method.validate(work.val_pairs, state.epoch)
-    metrics = {M.VAL_PSNR: result.psnr, M.VAL_SSIM: result.ssim, M.VAL_SCORE: result.score}
-    if not state.best or result.score > state.best["score"]:
-        state.best = best_record(method.supernet, method.current_genotype(), result, state.epoch + 1)
+    score = method.score(result)
+    metrics = {M.VAL_PSNR: result.psnr, M.VAL_SSIM: result.ssim, M.VAL_SCORE: score}
+    if not state.best or score > state.best["score"]:
+        state.best = best_record(method, result, score, state.epoch + 1)
     return metrics
 
 
-def best_record(net: Supernet, genotype: Genotype, result, epoch: int) -> dict:
-    record = {"score": result.score, "psnr": result.psnr, "ssim": result.ssim, "epoch": epoch,
-              "genotype": genotype.to_json(), "alpha": net.alpha_weights().detach().cpu()}
-    if net.beta is not None:
-        record["beta"] = net.beta_weights().detach().cpu()
-    return record
+def best_record(method: SearchMethod, result: Evaluation, score: float, epoch: int) -> dict:
+    return {"score": score, "psnr": result.psnr, "ssim": result.ssim, "epoch": epoch,
+            "genotype": method.current_genotype().to_json(), "arch_weights": method.arch_weights()}
 
 
 def _to(batch, device: torch.device):

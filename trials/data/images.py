@@ -24,7 +24,20 @@ class ImageSet:
     name: str
     images: list[np.ndarray]
     names: tuple[str, ...]  # file stems (or built-in names), for reports and error messages
-    lr: dict[int, list[np.ndarray]] = field(default_factory=dict)  # scale -> LR images, same order
+    lr: dict[int, list[np.ndarray]] = field(default_factory=dict)  # scale -> LR images aligned to images
+
+    def pairs(self, scale: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(input, target) per image: (LR, HR cropped to a multiple of ``scale``), or (image, image) at 1."""
+        if scale == 1:
+            return [(image, image) for image in self.images]
+        if scale not in self.lr:
+            raise KeyError(f"{self.name} was loaded without x{scale} inputs; load it with scales=({scale},)")
+        return [(lr, hr[: lr.shape[0] * scale, : lr.shape[1] * scale]) for lr, hr in
+                zip(self.lr[scale], self.images, strict=True)]
+
+    def subset(self, indices: list[int]) -> "ImageSet":
+        return ImageSet(self.name, [self.images[i] for i in indices], tuple(self.names[i] for i in indices),
+                        {s: [lr[i] for i in indices] for s, lr in self.lr.items()})
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -2,10 +2,10 @@
 
 ``PatchSampler.batch(step)`` seeds a fresh numpy Generator from (seed, crc32(stream), step) and draws, per
 sample: image, crop position, rotation k*90, horizontal and vertical flip, sigma (denoising) and noise.
-``crop_size`` is the network-input patch (the paper crops 64x64 from input images); SR targets are
-``crop_size * scale`` HR patches cut at exactly ``scale`` times the LR position, and LR patches come from the
-whole LR image (given, or ``bicubic_downsample`` of the whole HR image), so they equal the full-image
-degradation, borders included.
+``crop_size`` is the network-input patch (the paper crops 64x64 from input images); at ``scale`` > 1 targets
+are ``crop_size * scale`` patches cut at exactly ``scale`` times the input position, and input patches come
+from the whole aligned input image (an LR file, or bicubic downsampling of the whole HR image made at load),
+so they equal the full-image degradation, borders included.
 """
 
 import itertools
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from trials.data.degrade import add_noise, bicubic_downsample, modcrop
+from trials.data.degrade import add_noise
 from trials.data.errors import DataError
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # (input, target), float32 (N, C, H, W)
@@ -33,7 +33,7 @@ class Crop:
     rotations: int  # k in rot90(k)
     hflip: bool
     vflip: bool
-    sigma: int  # 0 for SR
+    sigma: int  # 0 without noise
 
 
 def dihedral(patch: np.ndarray, crop: Crop) -> np.ndarray:
@@ -43,44 +43,31 @@ def dihedral(patch: np.ndarray, crop: Crop) -> np.ndarray:
 
 
 class PatchSampler(Dataset):
-    """Random patch batches for 'denoise' or 'sr'; also a map-style Dataset whose item ``step`` is a batch.
+    """Random patch batches of aligned (input, target) pairs; also a map-style Dataset whose item ``step`` is a
+    batch.
 
-    ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a');
-    ``sigmas`` is drawn per sample (denoising); ``lr_images`` are LR files matching ``images`` (SR).
+    ``scale``: target size / input size (targets are cut at ``scale`` times the input position);
+    ``sigmas``: Gaussian noise added to each input patch, its level drawn per sample (empty: none);
+    ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a').
     """
 
     def __init__(
         self,
-        images: Sequence[np.ndarray],
-        task: str,
+        pairs: Sequence[tuple[np.ndarray, np.ndarray]],
         crop_size: int,
         batch_size: int,
         seed: int,
         scale: int = 1,
-        sigmas: int | Sequence[int] = (30, 50, 70),
+        sigmas: int | Sequence[int] = (),
         augment: bool = True,
         stream: str = "train",
-        lr_images: Sequence[np.ndarray] | None = None,
     ):
-        if task not in ("denoise", "sr"):
-            raise ValueError(f"task must be 'denoise' or 'sr', got {task!r}")
-        self.task, self.crop_size, self.batch_size, self.seed = task, crop_size, batch_size, seed
-        self.scale = scale if task == "sr" else 1
+        self.crop_size, self.batch_size, self.seed, self.scale = crop_size, batch_size, seed, scale
         self.sigmas = (sigmas,) if isinstance(sigmas, int) else tuple(sigmas)
         self.augment, self.stream_id = augment, zlib.crc32(stream.encode())
-        self.targets = [modcrop(img, self.scale) for img in images]
-        self.inputs = self._inputs(lr_images)
+        self.inputs = [source for source, _ in pairs]
+        self.targets = [target for _, target in pairs]
         _check_sizes(self.inputs, crop_size)
-
-    def _inputs(self, lr_images: Sequence[np.ndarray] | None) -> list[np.ndarray]:
-        if self.task == "denoise":
-            return self.targets
-        if lr_images is None:
-            return [bicubic_downsample(hr, self.scale) for hr in self.targets]
-        s = self.scale
-        return [
-            lr[: hr.shape[0] // s, : hr.shape[1] // s] for lr, hr in zip(lr_images, self.targets, strict=True)
-        ]
 
     def rng(self, step: int) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64([self.seed, self.stream_id, step]))
@@ -108,7 +95,7 @@ class PatchSampler(Dataset):
         k, hflip, vflip = int(rng.integers(4)), bool(rng.integers(2)), bool(rng.integers(2))
         if not self.augment:
             k, hflip, vflip = 0, False, False
-        sigma = int(rng.choice(self.sigmas)) if self.task == "denoise" else 0
+        sigma = int(rng.choice(self.sigmas)) if self.sigmas else 0
         return Crop(index, y, x, k, hflip, vflip, sigma)
 
     def _pair(self, crop: Crop, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +103,7 @@ class PatchSampler(Dataset):
         source = self.inputs[crop.image][crop.y : crop.y + p, crop.x : crop.x + p]
         target = self.targets[crop.image][crop.y * s : (crop.y + p) * s, crop.x * s : (crop.x + p) * s]
         source, target = dihedral(source, crop), dihedral(target, crop)
-        if self.task == "denoise":
+        if self.sigmas:
             source = add_noise(source, crop.sigma, rng)
         return source, target
 

@@ -25,6 +25,9 @@ LAYOUTS = {
     "bsd500": "images/{train,val,test}/*.jpg (or BSR/BSDS500/data/images/...), or flat train/ + test/",
     "div2k": "DIV2K_train_HR/*.png, optional DIV2K_train_LR_bicubic/X{s}/*x{s}.png",
 } | {kind: f"HR/*.png, {_LR_HELP}" for kind in BENCHMARKS}
+# Folder names the benchmarks ship under (matched case-insensitively inside data.test_root).
+BENCHMARK_FOLDERS = {"set5": ("Set5",), "set14": ("Set14",), "bsd100": ("BSD100", "B100"),
+                     "urban100": ("Urban100",), "manga109": ("Manga109",)}
 FOLDER_KINDS = tuple(kind for kind in LAYOUTS if kind != "builtin")
 _BSD_ROOTS = (".", "BSR/BSDS500/data", "BSDS500/data", "data")
 
@@ -113,3 +116,19 @@ def _find_lr(hr: list[Path], lr_parent: Path, kind: str) -> dict[int, list[Path]
 def _hr_stem(lr_stem: str, scale: int) -> str:
     suffix = f"x{scale}"
     return lr_stem[: -len(suffix)] if lr_stem.lower().endswith(suffix) else lr_stem
+
+
+def benchmark_folder(test_root: str | None, name: str) -> Path:
+    """The folder of test set ``name`` under ``test_root``, matched case-insensitively (Set5, set5, B100...)."""
+    names = BENCHMARK_FOLDERS.get(name, (name,))
+    if test_root is None:
+        raise DataError(f"data.test_sets names {name} but data.test_root is not set; point it at the folder "
+                        f"holding {', '.join(names)}")
+    root = Path(test_root)
+    if not root.is_dir():
+        raise DataError(f"{root}: data.test_root does not exist or is not a folder")
+    wanted = {n.lower() for n in names}
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and child.name.lower() in wanted:
+            return child
+    raise DataError(f"{root}: no folder for test set {name}; expected one of {', '.join(names)} with HR/ inside")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from trials.data.builtin import builtin_set
-from trials.data.degrade import align_lr
+from trials.data.degrade import align_lr, bicubic_downsample
 from trials.data.errors import DataError
 from trials.data.images import ImageSet
 from trials.data.readers import BENCHMARKS, FoundFiles, decode, find_files, layout_error
@@ -16,27 +16,21 @@ TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS)
 TEST_SET_NAMES = {"bsd500": "bsd200"}  # otherwise the kind is the name
 
 
-def default_color(task: str) -> bool:
-    """Denoising is evaluated in gray (paper), SR in colour (metrics then use the Y channel)."""
-    return task == "sr"
-
-
 def load_search_set(
     kind: str = "builtin",
     root: Path | str | None = None,
     *,
-    task: str,
-    color: bool | None = None,
+    color: bool,
     scales: Sequence[int] = (),
     min_size: int = 0,
 ) -> ImageSet:
-    """Search/train images, every file decoded now; LR files for ``scales`` where the folder has them.
+    """Search/train images, every file decoded now, with inputs aligned for every scale > 1 in ``scales``:
+    the folder's LR files where it has them, else bicubic downsampling (``ImageSet.pairs``).
 
     ``min_size``: the smallest side an image needs (the HR crop, ``crop_size * scale`` for SR).
     """
-    color = default_color(task) if color is None else color
     if kind == "builtin":
-        return _checked_size(builtin_set("search", color), [], min_size, kind)
+        return _with_lr(_checked_size(builtin_set("search", color), [], min_size, kind), scales)
     if kind not in SEARCH_KINDS:
         raise DataError(f"{root}: {kind} is not a search/train set; use one of {', '.join(SEARCH_KINDS)}")
     return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size)
@@ -50,19 +44,18 @@ def load_search_images(kind: str = "builtin", root: Path | str | None = None, **
 def load_test_sets(
     sources: Mapping[str, Path | str | None] | None = None,
     *,
-    task: str,
-    color: bool | None = None,
+    color: bool,
     scales: Sequence[int] = (),
 ) -> dict[str, ImageSet]:
-    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ..."""
-    color = default_color(task) if color is None else color
+    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ...
+    Inputs are aligned for every scale > 1 in ``scales``, as in ``load_search_set``."""
     sets = {}
     for kind, root in (sources or {"builtin": None}).items():
         if kind not in TEST_KINDS:
             raise DataError(f"{root}: {kind} is not a test set; use one of {', '.join(TEST_KINDS)}")
         name = TEST_SET_NAMES.get(kind, kind)
         if kind == "builtin":
-            sets[name] = builtin_set("test", color)
+            sets[name] = _with_lr(builtin_set("test", color), scales)
         else:
             sets[name] = _read_set(kind, find_files(kind, _required(root, kind)), "test", color, scales, 0)
     return sets
@@ -81,7 +74,15 @@ def _read_set(
     images = [decode(path, kind, color) for path in paths]
     lr = {s: _read_lr(found.lr[s], images, s, color, kind) for s in scales if s in found.lr}
     image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
-    return _checked_size(image_set, paths, min_size, kind)
+    return _with_lr(_checked_size(image_set, paths, min_size, kind), scales)
+
+
+def _with_lr(image_set: ImageSet, scales: Sequence[int]) -> ImageSet:
+    """LR inputs made by bicubic downsampling for the scales > 1 that have no LR files."""
+    made = {s: [bicubic_downsample(hr, s) for hr in image_set.images]
+            for s in scales if s > 1 and s not in image_set.lr}
+    return image_set if not made else ImageSet(image_set.name, image_set.images, image_set.names,
+                                               {**image_set.lr, **made})
 
 
 def _read_lr(

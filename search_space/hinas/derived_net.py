@@ -8,19 +8,20 @@ wiring restricted to one path (see supernet.py).
 import torch
 from torch import nn
 
-from .blocks import Head, Projection, Stem, channels_last, head_channels, reconstruct, to_channels_last
+from ..core import NetworkIO
+from .blocks import Head, Projection, Stem, channels_last, reconstruct, to_channels_last
 from .cell import DerivedCell
 from .genotype import Genotype
 
 
 class DerivedNet(nn.Module):
-    def __init__(self, genotype: Genotype):
+    def __init__(self, genotype: Genotype, io: NetworkIO, width: int):
         super().__init__()
         g = genotype
-        self.genotype = g
-        widths = g.node_widths
-        stem_out = int(g.base_width * g.stem_multiplier)  # the supernet's stem width, scaled to f
-        self.stem = Stem(g.in_channels, g.stem_width, stem_out)
+        self.genotype, self.io, self.width = g, io, width
+        widths = g.node_widths(width)
+        stem_out = int(width * g.stem_multiplier)  # the supernet's stem width, scaled to f
+        self.stem = Stem(io.in_channels, g.stem_width, stem_out)
         self.projections = nn.ModuleList()
         self.cells = nn.ModuleList()
         src_in = stem_out
@@ -32,7 +33,7 @@ class DerivedNet(nn.Module):
             ]))
             self.cells.append(DerivedCell(width, g.cell_for_layer(layer)))
             src_in = width
-        self.head = Head(g.nodes * widths[-1], g.head_width, head_channels(g.task, g.in_channels, g.scale))
+        self.head = Head(g.nodes * widths[-1], g.head_width, io.out_channels * io.scale**2)
         to_channels_last(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -41,9 +42,4 @@ class DerivedNet(nn.Module):
         for (proj_new, proj_old), cell in zip(self.projections, self.cells, strict=True):
             s1, s0 = proj_new(newer), proj_old(older)
             newer, older = cell(s0, s1), s1
-        g = self.genotype
-        return reconstruct(x, self.head(newer), g.task, g.scale, g.residual)
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+        return reconstruct(x, self.head(newer), self.io.scale, self.genotype.residual)

@@ -9,7 +9,7 @@ import random
 
 from .genotype import CellGenotype, Genotype
 from .ops import DERIVABLE
-from .space import SpaceConfig
+from .space import HinasConfig
 
 
 def sample_cell(nodes: int, rng: random.Random) -> CellGenotype:
@@ -20,7 +20,7 @@ def sample_cell(nodes: int, rng: random.Random) -> CellGenotype:
     return tuple(cell)
 
 
-def sample_genotype(space: SpaceConfig, rng: random.Random, base_width: int = 20) -> Genotype:
+def sample_genotype(space: HinasConfig, rng: random.Random) -> Genotype:
     cells = tuple(sample_cell(space.nodes, rng) for _ in range(space.num_alpha_cells))
     path = rng.choice(space.legal_paths) if space.width_search else None
-    return space.genotype(cells, path, base_width)
+    return space.genotype(cells, path)

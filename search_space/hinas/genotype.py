@@ -1,36 +1,34 @@
-"""The genotype: everything needed to rebuild a derived network, as one frozen dataclass with JSON I/O.
+"""HiNAS's genotype: the discrete architecture, one frozen dataclass with JSON I/O naming the space.
 
-A cell genotype lists, per node, two (op, input) pairs. Inputs: 0 = older cell input, 1 = newer cell
-input, j >= 2 = node j-2 of the same cell (hinas-spec section 6).
+Architecture only: the task's I/O (channels, scale) and the run-time width f are given when a network is
+built (``HinasSpace.network``). A cell genotype lists, per node, two (op, input) pairs. Inputs: 0 = older
+cell input, 1 = newer cell input, j >= 2 = node j-2 of the same cell (hinas-spec section 6).
 """
 
-import json
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from typing import ClassVar
 
+from ..core import Genotype as BaseGenotype
 from .ops import DERIVABLE
 
 Edge = tuple[str, int]  # (op name, input index)
 NodeGenotype = tuple[Edge, Edge]
 CellGenotype = tuple[NodeGenotype, ...]
 
-TASKS = ("denoise", "sr")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 (no "space" field) also held the task I/O, the width and search-time switches; reading it drops them.
+_V1_RUN_TIME_FIELDS = ("task", "in_channels", "scale", "base_width", "lwas", "cell_sharing")
 
 
 @dataclass(frozen=True)
-class Genotype:
-    task: str  # "denoise" or "sr"
-    in_channels: int  # 1 (gray) or 3 (color)
-    scale: int  # SR upscale factor; 1 for denoising
-    cells: tuple[CellGenotype, ...]  # one per layer with LWAS, else a single cell for every layer
-    width_multipliers: tuple[float, ...]  # per layer: node width = int(base_width * multiplier)
+class Genotype(BaseGenotype):
+    space: ClassVar[str] = "hinas"
+
+    cells: tuple[CellGenotype, ...]  # one per layer (LWAS), or a single cell for every layer
+    width_multipliers: tuple[float, ...]  # per layer: node width = int(f * multiplier)
     path: tuple[int, ...] | None  # searched width level per layer; None when widths were set by hand
-    base_width: int  # f of the derived network (the paper retrains at 20)
     residual: bool  # residual learning (ResL)
-    lwas: bool  # layer-wise architecture sharing: one cell per layer
-    stem_multiplier: float = 1.0  # stem output width = int(base_width * this): level 0's width factor
-    cell_sharing: bool = True  # how the supernet was searched (Eq. 5 vs Eq. 6); recorded, not rebuilt
+    stem_multiplier: float = 1.0  # stem output width = int(f * this): level 0's width factor
     stem_width: int = 64
     head_width: int = 64
 
@@ -49,22 +47,19 @@ class Genotype:
         return len(self.cells[0])
 
     @property
-    def node_widths(self) -> tuple[int, ...]:
-        return tuple(int(self.base_width * m) for m in self.width_multipliers)
+    def lwas(self) -> bool:
+        """Whether each layer has its own cell (layer-wise architecture sharing)."""
+        return len(self.cells) > 1
+
+    def node_widths(self, width: int) -> tuple[int, ...]:
+        return tuple(int(width * m) for m in self.width_multipliers)
 
     def cell_for_layer(self, layer: int) -> CellGenotype:
         return self.cells[layer if self.lwas else 0]
 
     def validate(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"genotype task {self.task!r} is not one of {TASKS}")
-        if self.task == "denoise" and self.scale != 1:
-            raise ValueError("a denoising genotype must have scale 1")
-        if self.task == "sr" and self.scale not in (2, 3, 4):
-            raise ValueError(f"SR scale must be 2, 3 or 4, got {self.scale}")
-        expected_cells = self.layers if self.lwas else 1
-        if len(self.cells) != expected_cells:
-            raise ValueError(f"lwas={self.lwas} needs {expected_cells} cell(s), got {len(self.cells)}")
+        if len(self.cells) not in (1, self.layers):
+            raise ValueError(f"{self.layers} layers need 1 shared cell or one cell per layer, got {len(self.cells)}")
         for cell in self.cells:
             _validate_cell(cell, len(self.cells[0]))
         if self.path is not None:
@@ -75,24 +70,23 @@ class Genotype:
 
     # --- JSON -------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["format_version"] = FORMAT_VERSION
+        data = {"format_version": FORMAT_VERSION, **asdict(self)}
         data["cells"] = [[[list(edge) for edge in node] for node in cell] for cell in self.cells]
         return data
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Genotype":
         data = dict(data)
         version = data.pop("format_version", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            raise ValueError(f"genotype format_version {version} is not supported (expected {FORMAT_VERSION})")
+        if version == 1:
+            for name in _V1_RUN_TIME_FIELDS:
+                data.pop(name, None)
+        elif version != FORMAT_VERSION:
+            raise ValueError(f"HiNAS genotype format_version {version} is not supported (1 or {FORMAT_VERSION})")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown genotype fields: {sorted(unknown)}")
+            raise ValueError(f"unknown HiNAS genotype fields: {sorted(unknown)}")
         data["cells"] = tuple(
             tuple(tuple((str(op), int(idx)) for op, idx in node) for node in cell) for cell in data["cells"]
         )
@@ -100,17 +94,6 @@ class Genotype:
         if data.get("path") is not None:
             data["path"] = tuple(int(p) for p in data["path"])
         return cls(**data)
-
-    @classmethod
-    def from_json(cls, text: str) -> "Genotype":
-        return cls.from_dict(json.loads(text))
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Genotype":
-        return cls.from_json(Path(path).read_text())
 
 
 def _validate_cell(cell: CellGenotype, nodes: int) -> None:

@@ -1,4 +1,4 @@
-"""The search-space configuration and the combinatorics of the outer (width) space."""
+"""HiNAS's config section and the combinatorics of its outer (width) space."""
 
 import itertools
 import math
@@ -7,17 +7,16 @@ from functools import cached_property
 
 import torch
 
-from .genotype import TASKS, CellGenotype, Genotype, is_legal_path
+from ..core import SpaceConfig
+from .genotype import CellGenotype, Genotype, is_legal_path
 from .ops import DERIVABLE
 
 MOVES = (-1, 0, 1)  # beta's columns: go down one level, stay, go up one level
 
 
 @dataclass(frozen=True)
-class SpaceConfig:
-    task: str = "denoise"
-    in_channels: int = 1
-    scale: int = 1  # SR upscale factor (2, 3, 4); 1 for denoising
+class HinasConfig(SpaceConfig):
+    name: str = "hinas"
     layers: int = 3  # L
     nodes: int = 4  # B
     base_width: int = 10  # f during search (paper: 10 for denoising)
@@ -31,14 +30,6 @@ class SpaceConfig:
     head_width: int = 64
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if self.task == "denoise" and self.scale != 1:
-            raise ValueError("denoising uses scale 1")
-        if self.task == "sr" and self.scale not in (2, 3, 4):
-            raise ValueError(f"SR scale must be 2, 3 or 4, got {self.scale}")
-        if self.in_channels not in (1, 3):
-            raise ValueError(f"in_channels must be 1 or 3, got {self.in_channels}")
         if self.layers < 1 or self.nodes < 1 or self.base_width < 1:
             raise ValueError("layers, nodes and base_width must be positive")
         if len(self.width_factors) != 3:
@@ -95,15 +86,11 @@ class SpaceConfig:
         paths = len(self.legal_paths) if self.width_search else 1
         return self.num_cell_architectures() * paths
 
-    def genotype(self, cells: tuple[CellGenotype, ...], path: tuple[int, ...] | None,
-                 base_width: int) -> Genotype:
+    def genotype(self, cells: tuple[CellGenotype, ...], path: tuple[int, ...] | None) -> Genotype:
         """The genotype of discrete cells and a width path (None with manual widths) in this space."""
         if self.width_search:
             multipliers, stem_multiplier = tuple(self.width_factors[h] for h in path), self.width_factors[0]
         else:
             multipliers, stem_multiplier = tuple(self.manual_widths), self.manual_widths[0]
-        return Genotype(task=self.task, in_channels=self.in_channels, scale=self.scale, cells=cells,
-                        width_multipliers=multipliers, path=path, base_width=base_width,
-                        residual=self.residual, lwas=self.lwas, stem_multiplier=stem_multiplier,
-                        cell_sharing=self.cell_sharing, stem_width=self.stem_width,
-                        head_width=self.head_width)
+        return Genotype(cells=cells, width_multipliers=multipliers, path=path, residual=self.residual,
+                        stem_multiplier=stem_multiplier, stem_width=self.stem_width, head_width=self.head_width)

@@ -1,4 +1,4 @@
-"""Parts shared by the supernet and derived networks: start part, width transitions, end part, output."""
+"""Parts shared by HiNAS's supernet and derived networks: start part, width transitions, end part, output."""
 
 import torch
 import torch.nn.functional as F
@@ -71,21 +71,16 @@ class Head(nn.Module):
         return self.body(x)
 
 
-def head_channels(task: str, in_channels: int, scale: int) -> int:
-    """Denoising predicts an image (or the noise); SR predicts scale^2 sub-pixel planes per channel."""
-    return in_channels * scale * scale if task == "sr" else in_channels
-
-
-def reconstruct(x: torch.Tensor, head_out: torch.Tensor, task: str, scale: int, residual: bool) -> torch.Tensor:
+def reconstruct(x: torch.Tensor, head_out: torch.Tensor, scale: int, residual: bool) -> torch.Tensor:
     """Turns the head's output into the restored image (Fig. 4).
 
-    Denoising with residual learning returns input - predicted noise (the reference's sign);
-    SR rearranges sub-pixel planes with PixelShuffle and, with residual learning, adds bicubic(x).
+    At scale 1 with residual learning the head predicts the degradation (noise, rain) and the output is
+    input - prediction (the reference's sign). At scale > 1 sub-pixel planes are rearranged with
+    PixelShuffle and, with residual learning, bicubic(x) is added.
     """
-    if task == "sr":
+    if scale > 1:
         out = F.pixel_shuffle(head_out, scale)
         if residual:
             out = out + F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
         return out
     return x - head_out if residual else head_out
-

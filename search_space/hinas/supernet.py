@@ -18,12 +18,14 @@ import operator
 import torch
 from torch import nn
 
-from .blocks import Head, Projection, Stem, channels_last, head_channels, reconstruct, to_channels_last
+from ..core import NetworkIO
+from ..core import Supernet as BaseSupernet
+from .blocks import Head, Projection, Stem, channels_last, reconstruct, to_channels_last
 from .cell import SearchCell
 from .derive import derive_cell, viterbi_path
 from .genotype import Genotype
 from .ops import PRIMITIVES
-from .space import MOVES, SpaceConfig
+from .space import MOVES, HinasConfig
 
 
 def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
@@ -31,12 +33,12 @@ def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
     return functools.reduce(operator.add, terms)
 
 
-class Supernet(nn.Module):
-    def __init__(self, space: SpaceConfig):
+class Supernet(BaseSupernet):
+    def __init__(self, space: HinasConfig, io: NetworkIO):
         super().__init__()
-        self.space = space
+        self.space, self.io = space, io
         b = space.nodes
-        self.stem = Stem(space.in_channels, space.stem_width, space.layer_widths(0)[0])
+        self.stem = Stem(io.in_channels, space.stem_width, space.layer_widths(0)[0])
         self.transitions = nn.ModuleList()  # per layer: ModuleDict "k_i" -> (P, Q)
         self.cells = nn.ModuleList()  # per layer: ModuleDict "i" (sharing) or "k_i" (no sharing)
         for layer in range(space.layers):
@@ -58,7 +60,7 @@ class Supernet(nn.Module):
             self.cells.append(cells)
         last = space.layers - 1
         head_in = sum(b * self.level_width(last, h) for h in self.levels_at(last))
-        self.head = Head(head_in, space.head_width, head_channels(space.task, space.in_channels, space.scale))
+        self.head = Head(head_in, space.head_width, io.out_channels * io.scale**2)
         self._init_arch_parameters()
         to_channels_last(self)
 
@@ -91,10 +93,6 @@ class Supernet(nn.Module):
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [p for p in (self.alpha, self.beta) if p is not None]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        arch = {id(p) for p in self.arch_parameters()}
-        return [p for p in self.parameters() if id(p) not in arch]
 
     def alpha_weights(self) -> torch.Tensor:
         return self.alpha.softmax(dim=-1)
@@ -141,8 +139,7 @@ class Supernet(nn.Module):
     def _finish(self, x: torch.Tensor, outs: dict[int, torch.Tensor]) -> torch.Tensor:
         last = self.space.layers - 1
         features = torch.cat([outs[h] for h in self.levels_at(last)], dim=1)
-        s = self.space
-        return reconstruct(x, self.head(features), s.task, s.scale, s.residual)
+        return reconstruct(x, self.head(features), self.io.scale, self.space.residual)
 
     def forward_path(self, x: torch.Tensor, arch: Genotype) -> torch.Tensor:
         """Single-path execution of one discrete architecture on the shared weights (RSWS).
@@ -168,10 +165,17 @@ class Supernet(nn.Module):
 
     # --- derivation -------------------------------------------------------------------------------------
     @torch.no_grad()
-    def derive(self, base_width: int = 20) -> Genotype:
+    def derive(self) -> Genotype:
         """The discrete architecture: top-2 edges per node (never `none`) and the Viterbi width path."""
         s = self.space
         alphas = self.alpha_weights()
         cells = tuple(derive_cell(alphas[c], s.nodes) for c in range(s.num_alpha_cells))
         path = viterbi_path(self.beta_weights()) if s.width_search else None
-        return s.genotype(cells, path, base_width)
+        return s.genotype(cells, path)
+
+    @torch.no_grad()
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        weights = {"alpha": self.alpha_weights().detach().cpu()}
+        if self.beta is not None:
+            weights["beta"] = self.beta_weights().detach().cpu()
+        return weights

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .depthwise import depthwise_conv, fanned_depthwise_conv
+from ..depthwise import depthwise_conv, fanned_depthwise_conv
 
 NEGATIVE_SLOPE = 0.2
 

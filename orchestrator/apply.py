@@ -1,0 +1,96 @@
+"""`apply`: a found, retrained network on a user's own image.
+
+The network comes from a trial's MLflow run (its ``networks/`` artifacts), a run folder or one
+``network_*.pt`` file; it is read with ``weights_only=True`` and run with the evaluation's whole-image
+(optionally tiled) inference, on the CPU or a GPU.
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from orchestrator import tracking as tr
+from trials.data import read_image
+from trials.metrics import run_on_image
+from trials.pipeline import pick_device
+from trials.saved_network import load_network
+from trials.tasks import TASKS
+
+
+def condition_flags() -> tuple[str, ...]:
+    """One flag per kind of condition the tasks have (--sigma, --scale, ...)."""
+    return tuple(dict.fromkeys(task.condition_column for _, task in TASKS.items()))
+
+
+def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:
+    """The network file for the asked condition; the only one when none is asked."""
+    if not files:
+        raise ValueError(f"{where} holds no retrained network (network_*.pt); has its trial finished?")
+    asked = [f"network_{flag}{value}.pt" for flag, value in wanted.items()]
+    matches = [f for f in files if f.name in asked]
+    if matches:
+        return matches[0]
+    if not wanted and len(files) == 1:
+        return files[0]
+    have = ", ".join(f.stem.removeprefix("network_") for f in files)
+    ask = " or ".join(f"--{flag} N" for flag in condition_flags())
+    raise ValueError(f"{where} has networks for {have}; choose one with {ask}")
+
+
+def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, scratch: Path) -> Path:
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        return choose(sorted(path.glob("network_*.pt")), wanted, str(path))
+    uri = tracking_uri or tr.default_uri(Path("runs").resolve())
+    tr.check_reachable(uri)
+    client = tr.client(uri)
+    try:
+        artifacts = client.list_artifacts(source, tr.NETWORKS)
+    except Exception as err:  # noqa: BLE001 - MLflow raises several kinds for an unknown run
+        raise ValueError(f"{source}: neither a file, a run folder nor an MLflow run in {uri} ({err})") from None
+    chosen = choose([Path(a.path) for a in artifacts], wanted, f"MLflow run {source}")
+    return Path(client.download_artifacts(source, str(chosen), str(scratch)))
+
+
+def write_image(image: np.ndarray, path: Path) -> None:
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels).save(path)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
+    device = pick_device(args.device)
+    image_path = Path(args.image)
+    if not image_path.is_file():
+        raise ValueError(f"{image_path}: no such image")
+    with tempfile.TemporaryDirectory() as scratch:
+        net, info = load_network(network_file(args.source, wanted, args.tracking_uri, Path(scratch)), device)
+    io = info["io"]
+    image = read_image(image_path, color=io.in_channels == 3)
+    with torch.no_grad():
+        output = run_on_image(net, image, scale=io.scale, tile=args.tile)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_image(output, out)
+    print(f"{out}: {info['task']} network ({TASKS.get(info['task']).condition_column} {info['condition']}, "
+          f"{info['genotype'].space} space), {image.shape[1]}x{image.shape[0]} -> {output.shape[1]}x{output.shape[0]}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("apply", help="restore your own image with a found, retrained network")
+    p.add_argument("source", help="MLflow run id of a trial, its run folder, or a network_*.pt file")
+    p.add_argument("image", help="the degraded image (noisy, low-resolution, ...)")
+    p.add_argument("-o", "--output", required=True, help="where to write the restored image (PNG, ...)")
+    for flag in condition_flags():
+        p.add_argument(f"--{flag}", type=int, help=f"the network retrained for this {flag}")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--tile", type=int, help="run in overlapping tiles of this size (bounds memory)")
+    p.add_argument("--tracking-uri", help="MLflow store holding the run (default: runs/mlflow.db)")
+    p.set_defaults(func=cmd_apply)

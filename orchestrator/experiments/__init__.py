@@ -1,0 +1,17 @@
+"""Each paper's experiments in one module (presets, ablations, tables, the paper's numbers); importing this
+fills ``EXPERIMENTS``."""
+
+from orchestrator.experiments import hinas  # noqa: F401 - registers HiNAS's experiments
+from orchestrator.experiments.base import (
+    EXPERIMENTS,
+    Ablation,
+    Experiments,
+    Setting,
+    ablation_names,
+    find_ablation,
+    presets_for,
+    task_layout,
+)
+
+__all__ = ["EXPERIMENTS", "Ablation", "Experiments", "Setting", "ablation_names", "find_ablation",
+           "presets_for", "task_layout"]

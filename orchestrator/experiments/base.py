@@ -1,0 +1,91 @@
+"""What one paper's (or comparison's) experiments are: its presets, its ablations and their table layouts.
+
+Each system registers one ``Experiments`` object (``orchestrator/experiments/<name>.py``); the CLI, the Ray
+wiring and the analysis calls look ablations, presets and layouts up here and hold none themselves.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from analysis.tables import TEST_SET_LABELS, TableLayout
+from search_space.registry import Registry
+from trials.tasks import TASKS
+
+Overrides = dict[str, object]  # dotted config keys -> values
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of an ablation: config overrides on top of the preset (``method.name`` picks the method)."""
+
+    name: str
+    overrides: Overrides = field(default_factory=dict)
+
+    @property
+    def method(self) -> str | None:
+        return self.overrides.get("method.name")
+
+    @property
+    def space(self) -> str | None:
+        return self.overrides.get("space.name")
+
+
+@dataclass(frozen=True)
+class Ablation:
+    name: str
+    description: str
+    tasks: tuple[str, ...]  # tasks it runs on (the first is the default)
+    settings: tuple[Setting, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)  # the papers report mean ± std over three seeds
+
+    def setting(self, name: str) -> Setting:
+        for s in self.settings:
+            if s.name == name:
+                return s
+        raise ValueError(f"ablation {self.name} has no setting {name!r}; valid: {', '.join(self.names())}")
+
+    def names(self) -> list[str]:
+        return [s.name for s in self.settings]
+
+
+# A preset: (task, space, method) -> overrides for that combination (method keys only for its own method).
+Preset = Callable[[str, str, str], Overrides]
+
+
+@dataclass(frozen=True)
+class Experiments:
+    name: str  # the system; MLflow experiments are named "<name>-<ablation>-<task>"
+    space: str  # the search space its presets are written for
+    presets: Mapping[str, Preset]
+    # ablation name -> builder (task, options such as lambdas) -> Ablation
+    ablations: Mapping[str, Callable[..., Ablation]]
+    layout: Callable[[str, str], TableLayout]  # (ablation, task) -> its table (paper numbers named in it)
+
+
+EXPERIMENTS: Registry[Experiments] = Registry("experiment set")
+
+
+def find_ablation(name: str) -> Experiments:
+    """The experiment set that holds ablation ``name``."""
+    for _, experiments in EXPERIMENTS.items():
+        if name in experiments.ablations:
+            return experiments
+    raise ValueError(f"unknown ablation {name!r}; valid: {', '.join(ablation_names())}")
+
+
+def ablation_names() -> tuple[str, ...]:
+    return tuple(name for _, e in EXPERIMENTS.items() for name in e.ablations)
+
+
+def presets_for(space: str) -> Experiments:
+    for _, experiments in EXPERIMENTS.items():
+        if experiments.space == space:
+            return experiments
+    raise ValueError(f"no presets are defined for search space {space!r}")
+
+
+def task_layout(task: str, **fields) -> TableLayout:
+    """A table layout whose conditions are read and labelled by ``task`` (see analysis.tables)."""
+    found = TASKS.get(task)
+    return TableLayout(task=task, parse_condition=found.parse_condition,
+                       label_condition=lambda c: found.condition_label(c, TEST_SET_LABELS), **fields)

@@ -1,0 +1,180 @@
+"""HiNAS (Zhang et al.): its presets, its ablations (Tables 1-5, 8, 9 and the lambda sweep), their table
+layouts and the paper's numbers (``hinas_paper_numbers.csv``, transcription notes in analysis/paper.py).
+
+Setting names are the rows' keys: runs are tagged with them and the layouts list them.
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from analysis.tables import Row, TableLayout
+from orchestrator.experiments.base import EXPERIMENTS, Ablation, Experiments, Overrides, Setting, task_layout
+from trials import metric_names as M
+
+SPACE, METHOD, RSWS = "hinas", "hinas", "rsws"
+DENOISE, SR = "denoise", "sr"
+PAPER_NUMBERS = Path(__file__).with_name("hinas_paper_numbers.csv")
+RSWS_SAMPLES = 30  # "RSWS, N = 30"
+
+
+# --- presets ----------------------------------------------------------------------------------------------
+def smoke(task: str, space: str, method: str) -> Overrides:
+    """The whole pipeline on the built-in images in well under a minute of 2-core CPU per trial, so that a
+    full ablation (15 trials) fits in a few minutes. Tiny widths, few epochs and iterations."""
+    overrides = paper(task, space, method) | {
+        "space.layers": 2, "space.nodes": 3, "space.base_width": 4, "space.stem_width": 8, "space.head_width": 8,
+        "search.epochs": 4, "search.eval_from_epoch": 2, "search.steps_per_epoch": 4,
+        "search.batch_size": 4, "search.crop_size": 32,
+        "retrain.iterations": 80, "retrain.batch_size": 8, "retrain.crop_size": 32, "retrain.base_width": 8,
+        "retrain.checkpoint_every": 20, "data.max_test_images": 2,
+    }
+    if method == METHOD:  # alpha visibly moves in a dozen architecture steps
+        overrides |= {"method.warmup_epochs": 1, "method.a_lr": 0.02}
+    if task == SR:  # the 256 px built-in images give 32 px LR crops at x4 only up to 64 px; keep crops small
+        overrides |= {"search.crop_size": 16, "retrain.crop_size": 16}
+    return overrides
+
+
+def paper(task: str, space: str, method: str) -> Overrides:
+    """Section 4.1. Denoising: L=3, B=4, f=10, batch 8, 400k retrain iterations at f=20 on BSD500.
+    SR: L=2, B=3, batch 24, 600k retrain iterations at f=30 on DIV2K, tested on the benchmarks."""
+    overrides: Overrides = {}
+    if task == SR:
+        overrides |= {"space.layers": 2, "space.nodes": 3, "search.batch_size": 24,
+                      "retrain.iterations": 600_000, "retrain.base_width": 30}
+    if method == RSWS:
+        overrides["method.samples"] = RSWS_SAMPLES
+    return overrides
+
+
+# --- ablations --------------------------------------------------------------------------------------------
+def _switches(lwas: bool, resl: bool) -> Overrides:
+    return {"space.lwas": lwas, "space.residual": resl}
+
+
+BOTH = _switches(True, True)
+
+
+def manual_widths(task: str, multipliers_3_layers: tuple[float, ...]) -> str:
+    """Per-layer width multipliers of f, cut to the task's layer count (SR searches 2 layers)."""
+    layers = 2 if task == SR else 3
+    return ",".join(str(m) for m in multipliers_3_layers[:layers])
+
+
+def lwas(task: str, **_) -> Ablation:
+    return Ablation("lwas", "LWAS and residual learning vs RSWS (Tables 1, 2)", (DENOISE, SR), (
+        # RSWS searches the same space as the full HiNAS row, so the two rows differ only in the search.
+        Setting("rsws", {"method.name": RSWS, **BOTH}),
+        Setting("basic", _switches(False, False)),
+        Setting("lwas", _switches(True, False)),
+        Setting("resl", _switches(False, True)),
+        Setting("lwas_resl", BOTH),
+    ))
+
+
+def width(task: str, **_) -> Ablation:
+    # widths are multipliers of f: at the retrain width f=20, w40 = 40 everywhere, wm = 20, 40, 80.
+    return Ablation("width", "searched widths vs fixed widths w40 / wm (Table 3)", (DENOISE,), (
+        Setting("ws", BOTH),
+        Setting("w40", {**BOTH, "space.width_search": False, "space.manual_widths": manual_widths(task, (2, 2, 2))}),
+        Setting("wm", {**BOTH, "space.width_search": False, "space.manual_widths": manual_widths(task, (1, 2, 4))}),
+    ))
+
+
+def ssim(task: str, **_) -> Ablation:
+    return Ablation("ssim", "MSE alone vs MSE + SSIM loss (Tables 4, 5)", (DENOISE, SR), (
+        Setting("mse", {**BOTH, "loss.lam": 0.0}),
+        Setting("mse_ssim", {**BOTH, "loss.lam": 0.6}),
+    ))
+
+
+def cellsharing(task: str, **_) -> Ablation:
+    return Ablation("cellsharing", "Eq. 6 (no cell sharing) vs Eq. 5 (cell sharing) (Tables 8, 9)", (DENOISE, SR), (
+        Setting("eq6", {**BOTH, "space.cell_sharing": False}),
+        Setting("eq5", {**BOTH, "space.cell_sharing": True}),
+    ))
+
+
+def lambda_sweep(task: str, lambdas: list[float] | None = None, **_) -> Ablation:
+    """A sweep over the SSIM-loss weight; with --search optuna, Optuna picks the values instead."""
+    lambdas = lambdas or [0.0, 0.3, 0.6, 1.0]
+    for lam in lambdas:
+        if not (np.isfinite(lam) and lam >= 0):
+            raise ValueError(f"lambda must be a finite number >= 0, got {lam}")
+    settings = tuple(Setting(lambda_setting(lam), {**BOTH, "loss.lam": lam}) for lam in lambdas)
+    return Ablation("lambda", "sweep of the SSIM loss weight lambda", (DENOISE, SR), settings)
+
+
+def lambda_setting(lam: float) -> str:
+    return f"lam{lam:g}"
+
+
+# --- tables -----------------------------------------------------------------------------------------------
+def _sigmas(*sigmas: int) -> tuple[str, ...]:
+    return tuple(f"sigma{s}" for s in sigmas)
+
+
+def _sr(scale: int, *sets: str) -> tuple[str, ...]:
+    return tuple(f"{s}_x{scale}" for s in sets)
+
+
+_LWAS_ROWS = (Row("rsws", "RSWS N=30", ("-", "-")), Row("basic", "HiNAS", ("no", "no")),
+              Row("lwas", "HiNAS", ("yes", "no")), Row("resl", "HiNAS", ("no", "yes")),
+              Row("lwas_resl", "HiNAS", ("yes", "yes")))
+_WIDTH_ROWS = (Row("ws", "HiNAS-ws"), Row("w40", "HiNAS-w40"), Row("wm", "HiNAS-wm"))
+_SSIM_ROWS = (Row("mse", "HiNAS* (MSE)"), Row("mse_ssim", "HiNAS** (MSE + l_ssim)"))
+_SHARING_ROWS = (Row("eq6", "HiNAS", ("no",)), Row("eq5", "HiNAS", ("yes",)))
+_COST = (M.SEARCH_GPU_HOURS, M.PEAK_MEMORY_MB)
+_LWAS_MARKS, _SHARING_MARKS = ("LWAS", "ResL"), ("cell sharing",)
+
+# (ablation, task) -> the paper's table: id, title, rows, conditions, marks, extras, fixed condition (scale)
+PAPER_TABLES = {
+    ("lwas", DENOISE): ("table1", "Effects of LWAS and ResL, denoising (Table 1)", _LWAS_ROWS,
+                        _sigmas(30, 50, 70), _LWAS_MARKS, (), None),
+    ("lwas", SR): ("table2", "Effects of LWAS and ResL, x4 SR (Table 2)", _LWAS_ROWS,
+                   _sr(4, "set5", "set14", "bsd100", "urban100"), _LWAS_MARKS, (), 4),
+    ("width", DENOISE): ("table3", "Width search settings (Table 3)", _WIDTH_ROWS, _sigmas(30), (), (), None),
+    ("ssim", DENOISE): ("table4", "Benefit of the l_ssim loss, denoising (Table 4)", _SSIM_ROWS,
+                        _sigmas(30, 50, 70), (), (), None),
+    ("ssim", SR): ("table5", "Benefit of the l_ssim loss, x4 SR (Table 5)", _SSIM_ROWS,
+                   _sr(4, "set5", "bsd100", "urban100"), (), (), 4),
+    ("cellsharing", DENOISE): ("table8", "Cell sharing, denoising (Table 8)", _SHARING_ROWS,
+                               _sigmas(30, 50, 70), _SHARING_MARKS, _COST, None),
+    ("cellsharing", SR): ("table9", "Cell sharing, x2 SR (Table 9)", _SHARING_ROWS,
+                          _sr(2, "set5", "bsd100", "urban100"), _SHARING_MARKS, _COST, 2),
+}
+_ROWS_BY_ABLATION = {"lwas": (_LWAS_ROWS, _LWAS_MARKS), "width": (_WIDTH_ROWS, ()),
+                     "ssim": (_SSIM_ROWS, ()), "cellsharing": (_SHARING_ROWS, _SHARING_MARKS),
+                     "lambda": (None, ())}
+
+
+def layout(ablation: str, task: str) -> TableLayout:
+    """The paper's layout for (ablation, task); where the paper has none, the ablation's rows with conditions
+    derived from the runs (e.g. width for SR, lambda for either task)."""
+    common = {"ablation": ablation, "paper_numbers": PAPER_NUMBERS, "describe_setting": describe_setting}
+    if (ablation, task) in PAPER_TABLES:
+        table_id, title, rows, conditions, marks, extras, condition = PAPER_TABLES[(ablation, task)]
+        return task_layout(task, table_id=table_id, title=title, rows=rows, conditions=conditions,
+                           mark_columns=marks, extras=extras, condition=condition, **common)
+    rows, marks = _ROWS_BY_ABLATION[ablation]
+    extras = _COST if ablation == "cellsharing" else ()
+    return task_layout(task, table_id=f"{ablation}_{task}", title=f"Ablation '{ablation}', {task}", rows=rows,
+                       mark_columns=marks, extras=extras, **common)
+
+
+def describe_setting(setting: str) -> tuple[float, str]:
+    """Sweep rows: 'lam0.3' sorts by 0.3 and reads 'λ = 0.3'."""
+    match = re.fullmatch(r"lam(.+)", setting)
+    try:
+        return (float(match.group(1)), f"λ = {match.group(1)}") if match else (np.inf, setting)
+    except ValueError:
+        return (np.inf, setting)
+
+
+EXPERIMENTS.register(Experiments(
+    name="hinas", space=SPACE, presets={"smoke": smoke, "paper": paper},
+    ablations={"lwas": lwas, "width": width, "ssim": ssim, "cellsharing": cellsharing, "lambda": lambda_sweep},
+    layout=layout,
+))

@@ -1,0 +1,136 @@
+"""What every search space provides, and the registry of spaces (filled in ``search_space/<name>/``).
+
+A space has its own config section (a frozen dataclass whose ``name`` selects the space), a supernet, a
+genotype (JSON naming its space, architecture only), the derived network built from a genotype, the
+task's network I/O and a run-time width, and optionally a uniform sampler and single-path execution.
+"""
+
+import json
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from .registry import Registry
+
+# What a search method may need from a space, beyond the supernet's forward and derivation:
+SINGLE_PATH = "single_path"  # supernet.forward_path(x, genotype): one discrete architecture on shared weights
+SAMPLER = "sampler"  # space.sample(cfg, rng): a uniform draw from the discrete space
+
+
+@dataclass(frozen=True)
+class NetworkIO:
+    """A network's input and output as the task defines them: channels and the upscale factor."""
+
+    in_channels: int
+    out_channels: int
+    scale: int = 1  # output size = scale x input size
+
+    def __post_init__(self) -> None:
+        if self.in_channels < 1 or self.out_channels < 1 or self.scale < 1:
+            raise ValueError(f"network I/O needs positive channels and scale, got {self}")
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """Base of every space's config section; ``name`` is the registry key of the space."""
+
+    name: str
+
+
+class Genotype(ABC):
+    """Base of every space's genotype (a frozen dataclass): JSON that names its space."""
+
+    space: ClassVar[str]
+
+    @abstractmethod
+    def to_dict(self) -> dict: ...
+
+    @classmethod
+    @abstractmethod
+    def from_dict(cls, data: dict) -> "Genotype": ...
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps({"space": self.space, **self.to_dict()}, indent=indent)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n")
+
+
+class Supernet(nn.Module):
+    """What the search loop and methods see of a supernet: two parameter groups, derivation, weights to plot."""
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        raise NotImplementedError
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        arch = {id(p) for p in self.arch_parameters()}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def derive(self) -> Genotype:
+        """The discrete architecture the architecture parameters point to now."""
+        raise NotImplementedError
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        """Named architecture weights as probabilities (for heat maps); detached, on the CPU."""
+        raise NotImplementedError
+
+    def forward_path(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no single-path forward")
+
+
+class SearchSpace(ABC):
+    name: ClassVar[str]
+    config_class: ClassVar[type[SpaceConfig]]
+    genotype_class: ClassVar[type[Genotype]]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    # Genotype files written before genotypes named their space are read as this space's (one space only).
+    reads_unnamed_genotypes: ClassVar[bool] = False
+
+    def check(self, cfg: SpaceConfig, io: NetworkIO) -> None:  # noqa: B027 - optional hook
+        """Raises ValueError when the space cannot serve this task I/O (before anything is built)."""
+
+    @abstractmethod
+    def supernet(self, cfg: SpaceConfig, io: NetworkIO) -> Supernet: ...
+
+    @abstractmethod
+    def network(self, genotype: Genotype, io: NetworkIO, width: int) -> nn.Module:
+        """The derived network of ``genotype`` at base width ``width`` for this I/O."""
+
+    def sample(self, cfg: SpaceConfig, rng: random.Random) -> Genotype:
+        raise NotImplementedError(f"search space {self.name} has no uniform sampler")
+
+    @abstractmethod
+    def describe(self, cfg: SpaceConfig, io: NetworkIO, width: int, samples: int = 200) -> str:
+        """What the space contains, in numbers a user can check."""
+
+
+SPACES: Registry[SearchSpace] = Registry("search space", instantiate=True)
+
+
+def genotype_from_dict(data: dict) -> Genotype:
+    """Any space's genotype from its JSON dict, dispatched on the ``space`` field it names."""
+    data = dict(data)
+    name = data.pop("space", None)
+    if name is None:
+        legacy = SPACES.filter(lambda s: s.reads_unnamed_genotypes)
+        if not legacy:
+            raise ValueError("genotype JSON names no space (field 'space')")
+        name = legacy[0]
+    return SPACES.get(name).genotype_class.from_dict(data)
+
+
+def genotype_from_json(text: str) -> Genotype:
+    return genotype_from_dict(json.loads(text))
+
+
+def load_genotype(path: str | Path) -> Genotype:
+    return genotype_from_json(Path(path).read_text())
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,107 @@
+"""Every compatible (task, space, method) runs the smoke pipeline end to end; where numbers were recorded
+before the registries existed (tests/golden/, HiNAS and RSWS on denoising and x4 SR, seed 0), the same
+command gives the same genotype and the same metrics."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from orchestrator.experiments import EXPERIMENTS
+from orchestrator.presets import preset_config
+from search_space import SPACES, load_genotype
+from trials.methods import METHODS
+from trials.pipeline import run_trial
+from trials.saved_network import load_network
+from trials.tasks import TASKS
+
+GOLDEN = Path(__file__).with_name("golden")
+RECORDED = json.loads((GOLDEN / "RECORDED.json").read_text())
+TIMING = {"search_time_s", "retrain_time_s", "inference_ms_per_image", "peak_memory_mb", "search_gpu_hours"}
+SUMMARY_TIMING = {"search_time_s", "search_gpu_hours", "peak_memory_mb"}
+# Written by genotype.json before the registries, now given when a network is built (or not architecture).
+V1_RUN_TIME_FIELDS = ("task", "in_channels", "scale", "base_width", "lwas", "cell_sharing", "format_version")
+
+
+def has_presets(space: str) -> bool:
+    return any(e.space == space for _, e in EXPERIMENTS.items())
+
+
+COMBINATIONS = [(task, space, method) for task in TASKS.names() for space in SPACES.names()
+                for method in METHODS.names()
+                if METHODS.get(method).requires <= SPACES.get(space).capabilities and has_presets(space)]
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda c: "-".join(c))
+def smoke_run(request, tmp_path_factory):
+    task, space, method = request.param
+    cfg = preset_config("smoke", task, {"space.name": space, "method.name": method, "seed": 0})
+    run_dir = tmp_path_factory.mktemp("-".join(request.param))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the recording (OMP_NUM_THREADS=1): results are then bitwise repeatable
+    try:
+        metrics = run_trial(cfg, run_dir)
+    finally:
+        torch.set_num_threads(threads)
+    return cfg, run_dir, metrics
+
+
+def test_registries_cover_the_built_systems():
+    assert {(t, "hinas", m) for t in ("denoise", "sr") for m in ("hinas", "rsws")} <= set(COMBINATIONS)
+
+
+def test_smoke_pipeline_runs_and_keeps_each_retrained_network(smoke_run):
+    cfg, run_dir, metrics = smoke_run
+    task = TASKS.get(cfg.task.name)
+    test_sets = list(cfg.data.test_sets) or ["builtin"]
+    for condition in task.conditions(cfg.task):
+        for test_set in test_sets:
+            key = task.metric_condition(test_set, condition)
+            assert 5 < metrics[f"psnr_{key}"] < 60 and 0 < metrics[f"ssim_{key}"] <= 1, key
+        net, info = load_network(run_dir / f"network_{task.condition_column}{condition}.pt")
+        io = task.io(cfg.task, condition)
+        assert info["io"] == io and info["width"] == cfg.retrain.base_width and info["condition"] == condition
+        out = net(torch.rand(1, io.in_channels, 20, 20))
+        assert out.shape == (1, io.out_channels, 20 * io.scale, 20 * io.scale)
+    genotype = load_genotype(run_dir / "genotype.json")
+    assert genotype.space == cfg.space.name and metrics["params_m"] > 0
+
+
+def golden_dir(cfg) -> Path | None:
+    folder = GOLDEN / f"{cfg.task.name}-{cfg.method.name}"
+    return folder if cfg.space.name == "hinas" and folder.is_dir() else None
+
+
+def same_machine_as_recorded() -> bool:
+    return (torch.__version__.split("+")[0] == RECORDED["torch"]
+            and torch.backends.cpu.get_cpu_capability() == RECORDED["cpu_capability"])
+
+
+def test_same_numbers_as_before_the_registries(smoke_run):
+    cfg, run_dir, metrics = smoke_run
+    golden = golden_dir(cfg)
+    if golden is None:
+        assert (cfg.space.name, cfg.method.name) not in {("hinas", "hinas"), ("hinas", "rsws")}
+        return  # a combination that did not exist before the registries: nothing was recorded
+    old = json.loads((golden / "genotype.json").read_text())
+    new = json.loads((run_dir / "genotype.json").read_text())
+    assert new.pop("space") == "hinas" and new.pop("format_version") == 2
+    assert new == {k: v for k, v in old.items() if k not in V1_RUN_TIME_FIELDS}, "genotype changed"
+    io = TASKS.get(cfg.task.name).search_io(cfg.task)
+    assert (old["task"], old["in_channels"], old["scale"]) == (cfg.task.name, io.in_channels, io.scale)
+    assert (old["base_width"], old["cell_sharing"]) == (cfg.retrain.base_width, cfg.space.cell_sharing)
+    assert old["lwas"] == (len(new["cells"]) > 1)
+    expected = json.loads((golden / "metrics.json").read_text())
+    summary = json.loads((run_dir / "search.json").read_text())
+    expected_summary = json.loads((golden / "search.json").read_text())
+    assert metrics.keys() == expected.keys()
+    assert expected_summary.keys() <= summary.keys()
+    ours = {k: v for k, v in metrics.items() if k not in TIMING}
+    ours_summary = {k: summary[k] for k in expected_summary if k not in SUMMARY_TIMING}
+    theirs = {k: v for k, v in expected.items() if k not in TIMING}
+    theirs_summary = {k: v for k, v in expected_summary.items() if k not in SUMMARY_TIMING}
+    if same_machine_as_recorded():  # same seed, config and machine: the same numbers, to the last bit
+        assert ours == theirs and ours_summary == theirs_summary
+    else:  # other CPU kernels round differently; the genotype above must still match
+        assert ours == pytest.approx(theirs, rel=1e-3)

@@ -1,0 +1,144 @@
+"""What a search method is: one small interface; the search loop (trials/search.py) calls only these hooks.
+
+The loop owns epochs, batches, the weights' learning rate, validation timing and checkpoints; a method says
+what one step trains, what a validation scores, how a score ranks, which genotype it ends with and what its
+summary holds. A new method is a new module with a registered subclass, never a branch in the loop.
+"""
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import torch
+
+from search_space import Genotype, SearchSpace, SpaceConfig, Supernet, genotype_from_json
+from search_space.registry import Registry
+from trials.evaluate import Evaluation, evaluate_model
+from trials.losses import LossFunction, checked_loss
+from trials.metrics import Protocol
+from trials.optim import clipped_step
+
+if TYPE_CHECKING:  # annotations only: the config module imports this one
+    from trials.config import SearchConfig, TrialConfig
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Base of every method's config section; ``name`` is the registry key of the method."""
+
+    name: str
+
+
+@dataclass
+class SearchContext:
+    """What a method works with: the supernet and its space, the loop's settings, the loss, the scoring."""
+
+    supernet: Supernet
+    space: SearchSpace
+    space_config: SpaceConfig
+    loop: "SearchConfig"
+    loss: LossFunction
+    protocol: Protocol  # the task's evaluation protocol for the search
+    scale: int  # the supernet's output size / input size
+    seed: int
+
+
+class SearchMethod(ABC):
+    name: ClassVar[str]
+    config_class: ClassVar[type[MethodConfig]]
+    requires: ClassVar[frozenset[str]] = frozenset()  # space capabilities (search_space.core) it needs
+
+    def __init__(self, config: MethodConfig, ctx: SearchContext):
+        self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
+        loop = ctx.loop
+        self.w_optimizer = torch.optim.SGD(self.supernet.weight_parameters(), lr=loop.w_lr,
+                                           momentum=loop.w_momentum, weight_decay=loop.w_weight_decay)
+
+    @classmethod  # noqa: B027 - optional hook
+    def check(cls, config: MethodConfig, trial: "TrialConfig") -> None:
+        """Raises ValueError when the method cannot run this trial config (checked before anything starts)."""
+
+    # --- hooks ------------------------------------------------------------------------------------------
+    def wants_arch_step(self, epoch: int) -> bool:
+        """Whether ``arch_step`` runs in this (0-based) epoch: the loop then draws Train A batches."""
+        return False
+
+    def arch_step(self, batch: Batch, where: str) -> None:  # noqa: B027 - optional hook
+        """Update architecture parameters on a Train A batch. Default: nothing."""
+
+    @abstractmethod
+    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+        """One step on the shared weights with a Train W batch; returns the loss."""
+
+    @abstractmethod
+    def validate(self, pairs, epoch: int) -> Evaluation:
+        """Scores the current supernet on validation pairs (for curves and best-epoch selection)."""
+
+    def score(self, result: Evaluation) -> float:
+        """What ranks validations (higher is better). Default: SSIM + PSNR/100 (hinas-spec section 8)."""
+        return result.ssim + result.psnr / 100
+
+    @abstractmethod
+    def current_genotype(self) -> Genotype:
+        """The genotype this method would return if the search ended now."""
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        """Architecture weights worth a picture at the best epoch ({} when the method trains none)."""
+        return self.supernet.arch_weights()
+
+    def final_genotype(self, pairs, best: dict) -> tuple[Genotype, Evaluation | None]:
+        """The search result and the validation that chose it (None: the best epoch's, kept by the loop)."""
+        return genotype_from_json(best["genotype"]), None
+
+    def summary(self, best: dict, selection: Evaluation | None) -> dict:
+        """search.json's method part; ``selection_score`` is what chose the genotype (Optuna maximises it)."""
+        summary = {"method": self.name, "best_epoch": best.get("epoch"), "best_score": best.get("score"),
+                   "best_val_psnr": best.get("psnr"), "best_val_ssim": best.get("ssim")}
+        if selection is not None:
+            summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim,
+                           selected_val_score=self.score(selection))
+        summary["selection_score"] = self.score(selection) if selection is not None else best.get("score")
+        return summary
+
+    # --- state ------------------------------------------------------------------------------------------
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"w": self.w_optimizer}
+
+    def state_dict(self) -> dict:
+        return {name: opt.state_dict() for name, opt in self.optimizers().items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, opt in self.optimizers().items():
+            opt.load_state_dict(state[name])
+
+    # --- shared pieces ----------------------------------------------------------------------------------
+    def loss(self, output: torch.Tensor, target: torch.Tensor, where: str) -> torch.Tensor:
+        return checked_loss(self.ctx.loss, output, target, where)
+
+    def sgd_step(self, loss: torch.Tensor) -> None:
+        """The weights' SGD step; architecture parameters get no gradients."""
+        clipped_step(self.w_optimizer, loss, self.w_optimizer.param_groups[0]["params"], self.ctx.loop.grad_clip)
+
+    def evaluate(self, pairs, forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Evaluation:
+        return evaluate_model(self.supernet, pairs, self.ctx.protocol, self.ctx.scale, tile=self.ctx.loop.val_tile,
+                              forward=forward)
+
+
+@contextlib.contextmanager
+def frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
+    """requires_grad off for these parameters inside the block, restored afterwards (also on errors)."""
+    previous = [p.requires_grad for p in parameters]
+    for p in parameters:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(parameters, previous, strict=True):
+            p.requires_grad_(flag)
+
+
+METHODS: Registry[type[SearchMethod]] = Registry("search method")

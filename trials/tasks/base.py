@@ -1,0 +1,93 @@
+"""What a restoration task is: its conditions, the network's I/O, its data, its sampler and its evaluation.
+
+A task is found by the name its config section carries (``TASKS.get(cfg.task.name)``); the pipeline, the
+search loop and retraining only call the methods below. A condition is one retraining and one evaluation
+(a noise level, an upscale factor, ...); the table shows one column group per (test set, condition).
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from search_space import NetworkIO
+from search_space.registry import Registry
+from trials.data import ImageSet, Pair, PatchSampler
+from trials.metrics import Protocol
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Base of every task's config section; ``name`` is the registry key of the task."""
+
+    name: str
+    color: bool  # RGB (True) or gray (False) images, read and evaluated as such
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color else 1
+
+
+class Task(ABC):
+    name: ClassVar[str]
+    config_class: ClassVar[type[TaskConfig]]
+    condition_column: ClassVar[str]  # what a condition is, for tables and messages: "sigma", "scale"
+
+    @abstractmethod
+    def search_io(self, cfg: TaskConfig) -> NetworkIO:
+        """The supernet's I/O during the search."""
+
+    @abstractmethod
+    def conditions(self, cfg: TaskConfig) -> tuple[int, ...]:
+        """One retraining and evaluation each."""
+
+    @abstractmethod
+    def io(self, cfg: TaskConfig, condition: int) -> NetworkIO:
+        """The derived network's I/O for one condition."""
+
+    def scales(self, cfg: TaskConfig) -> tuple[int, ...]:
+        """Every input->output scale the trial uses (search and conditions): the loader aligns pairs for each."""
+        return tuple(sorted({self.search_io(cfg).scale, *(self.io(cfg, c).scale for c in self.conditions(cfg))}))
+
+    @abstractmethod
+    def test_sources(self, cfg: TaskConfig, data) -> dict[str, str | None] | None:
+        """Test set kind -> folder (``trials.data.load_test_sets``), None for the built-in test set."""
+
+    @abstractmethod
+    def sampler(self, cfg: TaskConfig, images: ImageSet, crop_size: int, batch_size: int, seed: int,
+                stream: str, condition: int | None = None) -> PatchSampler:
+        """Training batches of ``images``: for the search (condition None) or for one condition's retraining."""
+
+    @abstractmethod
+    def val_pairs(self, cfg: TaskConfig, images: ImageSet, seed: int) -> list[Pair]:
+        """Whole-image validation pairs of the search."""
+
+    @abstractmethod
+    def test_pairs(self, cfg: TaskConfig, images: ImageSet, condition: int, seed: int) -> list[Pair]: ...
+
+    @abstractmethod
+    def protocol(self, cfg: TaskConfig, condition: int | None = None) -> Protocol:
+        """How outputs are scored (channels, border), for the search (None) or one condition."""
+
+    @abstractmethod
+    def metric_condition(self, test_set: str, condition: int) -> str:
+        """The name of one (test set, condition) cell in metric names: 'sigma30', 'set5_x4'."""
+
+    @abstractmethod
+    def parse_condition(self, metric_condition: str) -> tuple[str | None, int] | None:
+        """(test set or None, condition) of a metric condition this task writes; None if it is not one."""
+
+    @abstractmethod
+    def condition_label(self, metric_condition: str, test_set_labels: dict[str, str]) -> str:
+        """A table header for one metric condition: 'σ=30', 'Set5 ×4'."""
+
+    @abstractmethod
+    def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
+        """Config overrides for ``--data ROOT`` (and ``--test-data``): the kind of data set this task reads there."""
+
+    def check_images(self, cfg: TaskConfig, images: list[np.ndarray]) -> None:  # noqa: B027 - optional hook
+        """Raises a DataError when the task cannot use these images."""
+
+
+TASKS: Registry[Task] = Registry("task", instantiate=True)
