@@ -194,7 +194,7 @@ def _ray_trial(trial_dir: Path) -> tuple[dict, list[tuple]]:
     params_file = trial_dir / "params.json"
     fallback = lines[-1].get("config", {}) if lines else {}
     config = json.loads(params_file.read_text()) if params_file.exists() else fallback
-    params = _flatten(config)
+    params = mn.flatten_dict(config)
     final = {k: v for line in lines for k, v in line.items() if v is not None and not isinstance(v, dict)}
     record = {
         "run_id": final.get("trial_id", trial_dir.name), "run_name": trial_dir.name,
@@ -237,13 +237,3 @@ def _ray_status(trial_dir: Path, final: dict) -> str:
     if any((trial_dir / name).exists() for name in ("error.txt", "error.pkl")):
         return "FAILED"
     return FINISHED if mn.PARAMS_M in final or final.get("done") else "RUNNING"
-
-
-def _flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat

@@ -10,12 +10,20 @@ Worker start-up is excluded (the clock starts after the first batch).
 import argparse
 import time
 
-from trials.data import PatchSampler, load_search_images, make_loader
+from trials.data import PatchSampler, load_search_set, make_loader
 
 CASES = {  # name -> (task, crop_size (network input), scale)
     "denoise gray 64x64": ("denoise", 64, 1),
     "sr x4 colour 16->64": ("sr", 16, 4),
 }
+SEARCH_SIGMAS = (30, 50, 70)  # the denoising search draws sigma per sample from these
+
+
+def case_sampler(task: str, crop: int, batch: int, scale: int) -> PatchSampler:
+    """The search's training batches for one case: gray + noise for denoising, colour LR -> HR for SR."""
+    images = load_search_set(color=task == "sr", scales=(scale,) if scale > 1 else ())
+    sigmas = SEARCH_SIGMAS if task == "denoise" else ()
+    return PatchSampler(images.pairs(scale), crop, batch, seed=0, scale=scale, sigmas=sigmas)
 
 
 def loader_batches_per_second(sampler: PatchSampler, num_workers: int, num_batches: int = 40) -> float:
@@ -33,9 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'case':<22}{'batch':>6}{'workers':>8}{'batches/s':>11}{'samples/s':>11}")
     for name, (task, crop, scale) in CASES.items():
-        images = load_search_images(task=task)
         for batch in (8, 24):
-            sampler = PatchSampler(images, task, crop, batch, seed=0, scale=scale)
+            sampler = case_sampler(task, crop, batch, scale)
             for workers in (0, 2):
                 rate = loader_batches_per_second(sampler, workers, args.batches)
                 print(f"{name:<22}{batch:>6}{workers:>8}{rate:>11.1f}{rate * batch:>11.0f}")
@@ -44,12 +51,12 @@ def main() -> None:
 
 def compare_with_supernet_step() -> None:
     """Loading must not be the bottleneck: one batch against one supernet A+W step (paper denoising config)."""
-    from search_space import SpaceConfig, Supernet
+    from search_space import NetworkIO
+    from search_space.hinas import HinasConfig, Supernet
 
-    images = load_search_images(task="denoise")
-    sampler = PatchSampler(images, "denoise", 64, 8, seed=0)
+    sampler = case_sampler("denoise", 64, 8, 1)
     load_s = 1 / loader_batches_per_second(sampler, 0, 20)
-    net = Supernet(SpaceConfig())
+    net = Supernet(HinasConfig(), NetworkIO(in_channels=1, out_channels=1, scale=1))
     x, y = sampler.batch(0)
     net(x).sub(y).square().mean().backward()  # warm-up
     start = time.perf_counter()

@@ -17,24 +17,29 @@ import tempfile
 import time
 from pathlib import Path
 
-TRIVIAL = ["search.epochs=1", "search.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
-           "retrain.iterations=1", "retrain.checkpoint_every=1", "data.max_test_images=1", "retrain.sigmas=30"]
+TRIVIAL = ["search.epochs=1", "method.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
+           "retrain.iterations=1", "retrain.checkpoint_every=1", "data.max_test_images=1", "task.sigmas=30"]
 
 
 def sets(items: list[str]) -> list[str]:
     return [arg for item in items for arg in ("--set", item)]
 
 
+def trivial_config():
+    """The smoke preset (denoising, HiNAS, as the ablation's trials) with the TRIVIAL overrides."""
+    from orchestrator.presets import preset_config
+
+    return preset_config("smoke", task="denoise", overrides=dict(item.split("=") for item in TRIVIAL))
+
+
 def time_direct(repeats: int) -> float:
     """Median wall time of the trivial pipeline called in-process (imports and data loading excluded)."""
     import torch
 
-    from orchestrator.presets import preset_config
-    from trials.config import with_overrides
     from trials.pipeline import run_trial
 
     torch.set_num_threads(1)  # as a 1-CPU trial under Ray
-    cfg = with_overrides(preset_config("smoke"), dict(item.split("=") for item in TRIVIAL))
+    cfg = trivial_config()
     times = []
     for i in range(repeats + 1):
         with tempfile.TemporaryDirectory() as folder:

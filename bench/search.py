@@ -20,11 +20,11 @@ from collections.abc import Callable
 import torch
 
 from orchestrator.presets import preset_config
-from search_space import DerivedNet, Supernet, sample_genotype
-from trials.config import with_overrides
+from search_space import NetworkIO
+from search_space.hinas import DerivedNet, sample_genotype
 from trials.losses import restoration_loss
-from trials.methods import HiNAS  # noqa: E402
-from trials.workload import prepare  # noqa: E402
+from trials.pipeline import make_method
+from trials.workload import prepare
 
 # A full paper search on BSD500: 300 train+val images, V = 2% (6), Train W = half the rest (147).
 PAPER_EPOCHS, PAPER_WARMUP, PAPER_TRAIN_W = 100, 20, 147
@@ -47,12 +47,10 @@ def median_seconds(step: Callable[[int], None], device: torch.device, warmup: in
 
 
 def search_method(preset: str, device: torch.device, batch: int | None = None):
-    cfg = preset_config(preset)
-    if batch:
-        cfg = with_overrides(cfg, {"search.batch_size": batch})
+    cfg = preset_config(preset, task="denoise",
+                        overrides={"method.name": "hinas", **({"search.batch_size": batch} if batch else {})})
     work = prepare(cfg)
-    torch.manual_seed(0)
-    method = HiNAS(Supernet(cfg.space).to(device), cfg.search, cfg.seed, cfg.retrain_width())
+    method = make_method(cfg, device)  # seeds torch with cfg.seed (0) before building the supernet
     return cfg, work, method
 
 
@@ -75,9 +73,10 @@ def time_search(preset: str, device: torch.device, warmup: int, repeats: int, ba
 
 
 def retrain_step_fn(device: torch.device, batch: int, crop: int = 64, width: int = 20) -> Callable[[int], None]:
-    space = preset_config("paper").space
+    space = preset_config("paper", task="denoise").space
     torch.manual_seed(0)
-    net = DerivedNet(sample_genotype(space, random.Random(0), width)).to(device)
+    io = NetworkIO(in_channels=1, out_channels=1, scale=1)
+    net = DerivedNet(sample_genotype(space, random.Random(0)), io, width).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=4e-5)
     x = torch.rand(batch, 1, crop, crop, device=device)
     y = x.clamp(0, 1)

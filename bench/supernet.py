@@ -28,7 +28,7 @@ def edge_by_edge_forward(cell, s0, s1, op_weights):
     """The baseline's searching cell: sum over edges and ops of weight * op(state), nothing shared."""
     import torch
 
-    from search_space.cell import edge_index
+    from search_space.hinas.cell import edge_index
 
     states = [s0, s1]
     for node in range(cell.nodes):
@@ -39,7 +39,7 @@ def edge_by_edge_forward(cell, s0, s1, op_weights):
 
 
 def plain_op(op, x):
-    from search_space.ops import ConvBN, SepConv, leaky_relu
+    from search_space.hinas.ops import ConvBN, SepConv, leaky_relu
 
     if isinstance(op, ConvBN):
         return op.bn(op.conv(leaky_relu(x)))
@@ -53,7 +53,7 @@ def use_onednn_depthwise_gradients() -> None:
     """Our supernet with every depthwise conv's gradients from PyTorch (oneDNN), not search_space/depthwise.py."""
     import torch.nn.functional as F
 
-    import search_space.ops as ops
+    import search_space.hinas.ops as ops
 
     def onednn(x, weight, padding):
         return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
@@ -64,9 +64,10 @@ def use_onednn_depthwise_gradients() -> None:
 def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | None) -> dict:
     import torch
 
-    import search_space.supernet as supernet_module
-    from search_space import SpaceConfig, Supernet
-    from search_space.cell import SearchCell
+    import search_space.hinas.supernet as supernet_module
+    from search_space import NetworkIO
+    from search_space.hinas import HinasConfig, Supernet
+    from search_space.hinas.cell import SearchCell
 
     cell_sharing = variant != "no_sharing"
     if variant == "baseline":
@@ -77,8 +78,8 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    net = Supernet(SpaceConfig(task="denoise", in_channels=1, layers=3, nodes=4, base_width=10,
-                               cell_sharing=cell_sharing))
+    net = Supernet(HinasConfig(layers=3, nodes=4, base_width=10, cell_sharing=cell_sharing),
+                   NetworkIO(in_channels=1, out_channels=1, scale=1))
     x = torch.rand(batch, 1, crop, crop)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []

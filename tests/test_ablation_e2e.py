@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import psutil
 import pytest
@@ -133,9 +132,9 @@ def test_apply_restores_a_user_image_with_a_trial_s_network(lwas_smoke):
     assert info["condition"] == 50 and info["io"].scale == 1
     expected = run_on_image(net, read_image(cwd / "noisy.png", color=False), tile=48)
     np.testing.assert_array_equal(restored, np.round(np.clip(expected[..., 0], 0, 1) * 255) / 255)
-    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
-                                         filter_string=f"source_run_id = '{run.info.run_id}'")
-    assert sorted(m.name for m in models) == [f"network_sigma{s}" for s in (30, 50, 70)]
+    models = store(cwd).search_logged_models(experiment_ids=[run.info.experiment_id], max_results=1000)
+    mine = sorted(m.name for m in models if m.source_run_id == run.info.run_id)
+    assert mine == [f"network_sigma{s}" for s in (30, 50, 70)]  # the run's MLflow models
 
 
 def _gray_photo() -> np.ndarray:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trials.data import bicubic_downsample, denoise_pairs, load_test_sets, sr_pairs
+from trials.data import DataError, ImageSet, bicubic_downsample, denoise_pairs, load_test_sets
+from trials.data.degrade import align_lr
 
 NOISE_DIGEST = (
     "import hashlib; from trials.data import denoise_pairs, load_test_sets; "
@@ -72,9 +73,11 @@ def test_bicubic_downsample_keeps_constant_image():
 
 
 def test_sr_pairs_make_or_align_lr():
-    hr = [np.random.default_rng(0).random((50, 37, 3), dtype=np.float32)]
-    ((lr, target),) = sr_pairs(hr, 4)
+    hr = np.random.default_rng(0).random((50, 37, 3), dtype=np.float32)
+    ((lr, target),) = ImageSet("one", [hr], ("a",), {4: [bicubic_downsample(hr, 4)]}).pairs(4)
     assert lr.shape == (12, 9, 3) and target.shape == (48, 36, 3)
-    ceil_lr = np.zeros((13, 10, 3), dtype=np.float32)
-    ((lr, target),) = sr_pairs(hr, 4, [ceil_lr])
+    ceil_lr = np.zeros((13, 10, 3), dtype=np.float32)  # the ceil(H/s) convention of some LR files
+    lr, target = align_lr(ceil_lr, hr, 4)
     assert lr.shape == (12, 9, 3) and target.shape == (48, 36, 3)
+    with pytest.raises(DataError, match="does not match HR"):
+        align_lr(np.zeros((20, 10, 3), dtype=np.float32), hr, 4)

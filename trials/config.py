@@ -20,6 +20,7 @@ from search_space import SPACES, SpaceConfig
 from search_space.registry import Registry
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
+from trials.metric_names import flatten_dict
 from trials.tasks import TASKS, TaskConfig
 
 
@@ -183,7 +184,7 @@ def with_overrides(cfg: TrialConfig, overrides: dict[str, object]) -> TrialConfi
         name = overrides.get(f"{section}.name")
         if name is not None and str(name) != data[section]["name"]:
             data[section] = dataclasses.asdict(section_config(section, str(name)))
-    valid = _flatten_dict(data)
+    valid = flatten_dict(data)
     for key, value in overrides.items():
         if key not in valid:
             raise ValueError(unknown_key_message(key, valid))
@@ -193,16 +194,6 @@ def with_overrides(cfg: TrialConfig, overrides: dict[str, object]) -> TrialConfi
             node = node[part]
         node[leaf] = value
     return from_dict(TrialConfig, data)
-
-
-def _flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flatten_dict(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = value
-    return out
 
 
 def unknown_key_message(key: str, valid: dict[str, object]) -> str:

@@ -37,3 +37,15 @@ def psnr(condition: str) -> str:
 
 def ssim(condition: str) -> str:
     return f"ssim_{condition}"
+
+
+def flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:
+    """Nested dicts -> one level of dotted keys: {"search": {"epochs": 4}} -> {"search.epochs": 4}, the form
+    config keys take in MLflow params, Tune's params.json and ``--set``."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flatten_dict(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out

@@ -3,20 +3,21 @@
 Images are float32 numpy arrays in [0, 1], shape (H, W, C), C = 1 (gray, BT.601 luma) or 3 (RGB).
 
 Entry points:
-- ``load_search_images(kind="builtin", root=None, *, task, color=None, scales=(), min_size=0) -> list[array]``
-  (``load_search_set`` gives the same as an ``ImageSet`` with names and any LR files found on disk).
-  kind: builtin | bsd500 | div2k. color None: gray for 'denoise', RGB for 'sr'.
-- ``load_test_sets(sources=None, *, task, color=None, scales=()) -> dict[name, ImageSet]``; ``sources`` maps
+- ``load_search_images(kind="builtin", root=None, *, color, scales=(), min_size=0) -> list[array]``
+  (``load_search_set`` gives the same as an ``ImageSet`` with names and LR inputs for every scale > 1 in
+  ``scales``: the folder's LR files, else bicubic downsampling, aligned once; ``ImageSet.pairs(scale)``).
+  kind: builtin | bsd500 | div2k. color: RGB (True) or gray (False).
+- ``load_test_sets(sources=None, *, color, scales=()) -> dict[name, ImageSet]``; ``sources`` maps
   kind -> folder, e.g. ``{"set5": "/data/Set5", "set14": "/data/Set14"}``; None is the built-in test set.
   Names: builtin, bsd200 (kind bsd500), set5, set14, bsd100, urban100, manga109.
-- Eval pairs: ``denoise_pairs(images, sigma, seed)``, ``sr_pairs(hr_images, scale, lr_images=None)``.
-- Training: ``PatchSampler(...).batch(step)`` and ``make_loader(sampler, start_step, num_workers)``;
+- Eval pairs: ``ImageSet.pairs(scale)``, ``denoise_pairs(images, sigma, seed)`` (noise fixed per image).
+- Training: ``PatchSampler(pairs, ...).batch(step)`` and ``make_loader(sampler, start_step, num_workers)``;
   ``split_search(num_images, seed)`` -> W/A/V indices.
 - ``check_folder(path, kind)`` -> report; ``DATASET_KINDS``. Every data problem raises ``DataError``.
 """
 
 from trials.data.check import DATASET_KINDS, check_folder
-from trials.data.degrade import Pair, bicubic_downsample, denoise_pairs, modcrop, sr_pairs
+from trials.data.degrade import Pair, bicubic_downsample, denoise_pairs, modcrop
 from trials.data.errors import DataError
 from trials.data.images import ImageSet, read_image, to_gray
 from trials.data.patches import Crop, PatchSampler, make_loader
@@ -41,6 +42,5 @@ __all__ = [
     "modcrop",
     "read_image",
     "split_search",
-    "sr_pairs",
     "to_gray",
 ]

@@ -47,15 +47,6 @@ def denoise_pairs(images: list[np.ndarray], sigma: int, seed: int = 0) -> list[P
     return [(add_noise(img, sigma, eval_rng(i, sigma, seed)), img) for i, img in enumerate(images)]
 
 
-def sr_pairs(
-    hr_images: list[np.ndarray], scale: int, lr_images: list[np.ndarray] | None = None
-) -> list[Pair]:
-    """(LR, HR cropped to a multiple of scale) pairs; LR is made by ``bicubic_downsample`` when not given."""
-    if lr_images is None:
-        return [(bicubic_downsample(hr, scale), modcrop(hr, scale)) for hr in hr_images]
-    return [align_lr(lr, hr, scale) for lr, hr in zip(lr_images, hr_images, strict=True)]
-
-
 def align_lr(lr: np.ndarray, hr: np.ndarray, scale: int) -> Pair:
     """Match an LR file to its HR image: LR of H//s or ceil(H/s) rows (both conventions exist) -> H//s."""
     hr = modcrop(hr, scale)
