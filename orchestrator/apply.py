@@ -47,8 +47,8 @@ def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, 
         return path
     if path.is_dir():
         return choose(sorted(path.glob("network_*.pt")), wanted, str(path))
-    uri = tracking_uri or tr.default_uri(Path("runs").resolve())
-    tr.check_reachable(uri)
+    uri = tracking_uri or f"sqlite:///{Path('runs', 'mlflow.db').resolve()}"
+    tr.check_reachable(uri, create=False)
     client = tr.client(uri)
     try:
         artifacts = client.list_artifacts(source, tr.NETWORKS)

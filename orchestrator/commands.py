@@ -202,16 +202,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def default_uri() -> str:
-    return tr.default_uri(RUNS.resolve())
+    """The default store, without creating a folder for it (``table`` on a fresh folder creates nothing)."""
+    return f"sqlite:///{(RUNS / 'mlflow.db').resolve()}"
 
 
 def load_for(args: argparse.Namespace):
     from analysis.load import load_runs  # deferred
 
     uri = args.tracking_uri or default_uri()
-    tr.check_reachable(uri)
-    runs = load_runs(uri, experiment=mlflow_experiment(args.ablation, args.task), cache_dir=RUNS / "cache")
-    if runs.empty:
+    tr.check_reachable(uri, create=False)
+    try:
+        runs = load_runs(uri, experiment=mlflow_experiment(args.ablation, args.task), cache_dir=RUNS / "cache")
+    except KeyError:  # no such experiment in the store
+        runs = None
+    if runs is None or runs.empty:
         raise ValueError(f"no runs of ablation {args.ablation} ({args.task}) in {uri}; run "
                          f"`python -m orchestrator ablation {args.ablation} --task {args.task}` first")
     return runs

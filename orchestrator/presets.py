@@ -12,10 +12,6 @@ from trials.methods import METHODS
 from trials.tasks import TASKS
 
 
-def preset_names(space: str | None = None) -> tuple[str, ...]:
-    return tuple(presets_for(space or SPACES.default).presets)
-
-
 def preset_config(name: str, task: str | None = None, overrides: dict | None = None) -> TrialConfig:
     """``overrides`` may name the space and method (``space.name``, ``method.name``); the preset is the one
     written for that combination, so a method's preset keys apply only to trials of that method."""

@@ -41,8 +41,11 @@ def default_uri(base: Path) -> str:
     return f"sqlite:///{(base / 'mlflow.db').resolve()}"
 
 
-def check_reachable(uri: str, timeout: float = 5.0) -> None:
-    """Fails at once, with what to do, when the store cannot be reached: before any trial runs."""
+def check_reachable(uri: str, timeout: float = 5.0, create: bool = True) -> None:
+    """Fails at once, with what to do, when the store cannot be reached: before any trial runs.
+
+    ``create=False`` (commands that only read): a SQLite file that does not exist is an error, not a new store.
+    """
     if uri.startswith(("http://", "https://")):
         try:
             with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
@@ -53,9 +56,14 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
                              f"(`mlflow server --host 127.0.0.1 --port 5000 ...`) or pass another --tracking-uri"
                              ) from None
     elif uri.startswith("sqlite:///"):
-        folder = Path(uri.removeprefix("sqlite:///")).parent
-        if not folder.is_dir():
-            raise ValueError(f"--tracking-uri {uri}: folder {folder} does not exist")
+        path = Path(uri.removeprefix("sqlite:///"))
+        if not path.is_absolute():  # each Ray worker would open its own file relative to its own folder
+            raise ValueError(f"--tracking-uri {uri}: give an absolute path, sqlite:///{Path.cwd() / path}")
+        if not create and not path.exists():
+            raise ValueError(f"no runs yet: {path} does not exist; run the ablation first (or pass the "
+                             f"--tracking-uri of the store that holds it)")
+        if not path.parent.is_dir():
+            raise ValueError(f"--tracking-uri {uri}: folder {path.parent} does not exist")
         # Create the schema now, once: MLflow migrates a new SQLite store on first open, and two processes
         # doing that at once (trials, `mlflow ui`) can fail with "table already exists".
         client(uri).search_experiments(max_results=1)

@@ -4,6 +4,7 @@ import time
 
 import pytest
 import ray
+from mlflow import MlflowClient
 
 from orchestrator.cli import main
 from orchestrator.experiments import ablation_names, find_ablation
@@ -46,6 +47,31 @@ def test_bad_input_is_one_clear_error_before_ray_starts(capsys, argv, message):
     assert code == 2
     assert message in err and err.startswith("error: ") and err.count("\n") == 1
     assert not ray.is_initialized()
+
+
+def test_a_relative_sqlite_store_is_refused_with_the_absolute_spelling(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "ablation", "lwas", "--tracking-uri", "sqlite:///relative.db")
+    assert code == 2 and f"sqlite:///{tmp_path / 'relative.db'}" in err and err.count("\n") == 1
+    assert not (tmp_path / "relative.db").exists() and not ray.is_initialized()
+
+
+@pytest.mark.parametrize("command", [["table", "lwas"], ["report", "lwas", "--out", "report"],
+                                     ["apply", "0123abcd", "in.png", "-o", "out.png"]])
+def test_reading_commands_on_an_empty_folder_say_so_and_create_nothing(capsys, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.png").write_bytes(b"")
+    code, _, err = run_cli(capsys, *command)
+    assert code == 2 and "no runs yet" in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]
+
+
+def test_table_of_an_ablation_the_store_has_not_run_is_one_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    MlflowClient(f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}").search_experiments()  # an empty store
+    code, _, err = run_cli(capsys, "table", "width")
+    assert code == 2 and "no runs of ablation width" in err and err.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_wrong_data_layout_is_reported_before_ray_starts(capsys, tmp_path):

@@ -344,6 +344,23 @@ def test_bad_data_fails_before_any_training(tmp_path):
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
+def test_an_unreadable_checkpoint_is_one_clear_error_and_stays_as_it_was(tmp_path):
+    cfg = pipeline_config()
+    (tmp_path / "config.json").write_text(to_json(cfg))
+    (tmp_path / "checkpoint.pt").write_bytes(b"torn write")
+    with pytest.raises(ValueError, match="cannot be read as this project's checkpoint") as caught:
+        run_trial(cfg, tmp_path)
+    assert "weights_only=False" not in str(caught.value)  # torch's own text advises the unsafe load
+    assert (tmp_path / "checkpoint.pt").read_bytes() == b"torn write"
+
+
+def test_a_checkpoint_without_its_config_is_not_resumed(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"anything")
+    with pytest.raises(ValueError, match="no config.json, so it cannot be resumed safely"):
+        run_trial(pipeline_config(), tmp_path)
+    assert not (tmp_path / "config.json").exists()
+
+
 @pytest.mark.parametrize("bad", [["--set", "search.epochs=abc"], ["--set", "loss.lam=-1"],
                                  ["--set", "method.name=darts"]])
 def test_cli_rejects_bad_config_in_one_line_before_creating_the_run_folder(tmp_path, bad):

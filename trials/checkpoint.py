@@ -25,7 +25,11 @@ def load(run_dir: Path) -> dict | None:
     path = run_dir / CHECKPOINT_NAME
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated, corrupt or foreign files all get one clear message
+        raise ValueError(f"{path} cannot be read as this project's checkpoint ({type(err).__name__}); it was not "
+                         f"changed: move it away to start the trial over, or resume from a copy that reads") from None
     restore_rng(state.pop("rng"))
     return state
 

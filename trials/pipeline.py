@@ -178,11 +178,16 @@ def save_arch_weights(best: dict, run_dir: Path) -> None:
 
 
 def write_config(cfg: TrialConfig, run_dir: Path) -> None:
-    """config.json; resuming with a different config is refused rather than mixing two runs."""
+    """config.json; resuming with a different config, or a checkpoint whose config is unknown, is refused
+    rather than mixing two runs."""
     path, text = run_dir / "config.json", to_json(cfg)
-    if path.exists() and (run_dir / checkpoint.CHECKPOINT_NAME).exists() and path.read_text() != text:
-        raise ValueError(f"{run_dir} holds a run with a different config; use a new --out folder "
-                         f"or delete {path.name} and {checkpoint.CHECKPOINT_NAME} there to start over")
+    if (run_dir / checkpoint.CHECKPOINT_NAME).exists():
+        if not path.exists():
+            raise ValueError(f"{run_dir} holds a checkpoint but no config.json, so it cannot be resumed safely; "
+                             f"use a new --out folder or delete {checkpoint.CHECKPOINT_NAME} there to start over")
+        if path.read_text() != text:
+            raise ValueError(f"{run_dir} holds a run with a different config; use a new --out folder "
+                             f"or delete {path.name} and {checkpoint.CHECKPOINT_NAME} there to start over")
     path.write_text(text)
 
 

@@ -28,7 +28,6 @@ def prepare(cfg: TrialConfig) -> Workload:
     if len(images.images) < 3:
         raise DataError(f"{cfg.data.root or 'built-in set'}: the search needs at least 3 images "
                         f"(Train W, Train A, Validation V), found {len(images.images)}")
-    task.check_images(cfg.task, images.images)
     split = split_search(len(images.images), cfg.seed)
     w, a = (task.sampler(cfg.task, images.subset(idx), cfg.search.crop_size, cfg.search.batch_size, cfg.seed,
                          stream) for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))

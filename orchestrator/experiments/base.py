@@ -25,10 +25,6 @@ class Setting:
     def method(self) -> str | None:
         return self.overrides.get("method.name")
 
-    @property
-    def space(self) -> str | None:
-        return self.overrides.get("space.name")
-
 
 @dataclass(frozen=True)
 class Ablation:

@@ -9,8 +9,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
 from search_space import NetworkIO
 from search_space.registry import Registry
 from trials.data import ImageSet, Pair, PatchSampler
@@ -85,9 +83,6 @@ class Task(ABC):
     @abstractmethod
     def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
         """Config overrides for ``--data ROOT`` (and ``--test-data``): the kind of data set this task reads there."""
-
-    def check_images(self, cfg: TaskConfig, images: list[np.ndarray]) -> None:  # noqa: B027 - optional hook
-        """Raises a DataError when the task cannot use these images."""
 
 
 TASKS: Registry[Task] = Registry("task", instantiate=True)
