@@ -49,13 +49,8 @@ def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, 
         return choose(sorted(path.glob("network_*.pt")), wanted, str(path))
     uri = tracking_uri or f"sqlite:///{Path('runs', 'mlflow.db').resolve()}"
     tr.check_reachable(uri, create=False)
-    client = tr.client(uri)
-    try:
-        artifacts = client.list_artifacts(source, tr.NETWORKS)
-    except Exception as err:  # noqa: BLE001 - MLflow raises several kinds for an unknown run
-        raise ValueError(f"{source}: neither a file, a run folder nor an MLflow run in {uri} ({err})") from None
-    chosen = choose([Path(a.path) for a in artifacts], wanted, f"MLflow run {source}")
-    return Path(client.download_artifacts(source, str(chosen), str(scratch)))
+    chosen = choose(tr.run_networks(uri, source), wanted, f"MLflow run {source}")
+    return tr.download(uri, source, chosen, scratch)
 
 
 def write_image(image: np.ndarray, path: Path) -> None:

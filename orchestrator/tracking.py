@@ -102,6 +102,18 @@ def finish_parent(uri: str, run_id: str, failed: bool) -> None:
     client(uri).set_terminated(run_id, "FAILED" if failed else "FINISHED")
 
 
+def run_networks(uri: str, run_id: str) -> list[Path]:
+    """The retrained networks a trial's run holds (artifact paths under ``networks/``)."""
+    try:
+        return [Path(a.path) for a in client(uri).list_artifacts(run_id, NETWORKS)]
+    except Exception as err:  # noqa: BLE001 - MLflow raises several kinds for an unknown run
+        raise ValueError(f"{run_id}: neither a file, a run folder nor an MLflow run in {uri} ({err})") from None
+
+
+def download(uri: str, run_id: str, artifact: Path, folder: Path) -> Path:
+    return Path(client(uri).download_artifacts(run_id, str(artifact), str(folder)))
+
+
 def git_commit(folder: Path) -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5)
