@@ -15,7 +15,8 @@ from orchestrator.experiments import ablation_names, find_ablation
 from orchestrator.presets import trial_config
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
-from trials.data.readers import find_files
+from trials.data import check_folder
+from trials.data.readers import benchmark_folder
 from trials.tasks import TASKS
 
 RUNS = Path("runs")
@@ -95,10 +96,12 @@ def progress_columns(cfg) -> tuple[str, ...]:
 
 
 def check_data(cfg) -> None:
-    """The layout of a data folder, checked in the driver without decoding every image."""
-    if cfg.data.kind == "builtin":
-        return
-    find_files(cfg.data.kind, cfg.data.root)
+    """Every image of the data folders decoded once in the driver (one at a time, nothing kept), so that a
+    bad file is named before Ray starts rather than failing every trial and its retries."""
+    folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
+    folders += [(name, benchmark_folder(cfg.data.test_root, name)) for name in cfg.data.test_sets]
+    for kind, root in folders:
+        check_folder(root, kind)
 
 
 def print_grid(plan: Plan) -> None:

@@ -122,6 +122,15 @@ def test_corrupt_image(tmp_path):
     _assert_names_path_and_layout(err, tmp_path / "HR" / "bird.png", "set5")
 
 
+def test_data_check_names_every_bad_file(tmp_path):
+    _benchmark(tmp_path, (2,))
+    (tmp_path / "HR" / "bird.png").write_bytes(b"\x89PNG garbage")
+    (tmp_path / "LR_bicubic" / "X2" / "babyx2.png").write_bytes(b"truncated")
+    with pytest.raises(DataError, match=r"2 image\(s\) cannot be decoded") as err:
+        check_folder(tmp_path, "set5")
+    assert "bird.png" in str(err.value) and "babyx2.png" in str(err.value)
+
+
 def test_image_smaller_than_crop(tmp_path):
     _bsd_original(tmp_path)
     with pytest.raises(DataError, match="smaller than the 64px crop") as err:

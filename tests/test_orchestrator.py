@@ -2,9 +2,11 @@
 
 import time
 
+import numpy as np
 import pytest
 import ray
 from mlflow import MlflowClient
+from PIL import Image
 
 from orchestrator.cli import main
 from orchestrator.experiments import ablation_names, find_ablation
@@ -78,6 +80,18 @@ def test_wrong_data_layout_is_reported_before_ray_starts(capsys, tmp_path):
     (tmp_path / "random.png").write_bytes(b"not an image")
     code, _, err = run_cli(capsys, "ablation", "lwas", "--data", str(tmp_path))
     assert code == 2 and str(tmp_path) in err and not ray.is_initialized()
+
+
+def test_a_corrupt_image_is_named_before_ray_starts(capsys, tmp_path):
+    images = np.random.default_rng(0).integers(0, 255, (40, 40), dtype=np.uint8)
+    for split, count in (("train", 3), ("test", 2)):
+        (tmp_path / split).mkdir()
+        for i in range(count):
+            Image.fromarray(images).save(tmp_path / split / f"{i}.jpg")
+    (tmp_path / "train" / "1.jpg").write_bytes((tmp_path / "train" / "0.jpg").read_bytes()[:200])  # truncated
+    code, _, err = run_cli(capsys, "ablation", "lwas", "--data", str(tmp_path))
+    assert code == 2 and "1.jpg" in err and "cannot be decoded" in err and err.count("\n") == 1, err
+    assert not ray.is_initialized()
 
 
 def test_unreachable_tracking_server_is_reported_at_once(capsys):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from trials.data.builtin import builtin_set
+from trials.data.errors import DataError
 from trials.data.images import ImageSet
 from trials.data.readers import LAYOUTS, decode, find_files
 
@@ -13,19 +14,34 @@ EXPECTED_COUNTS |= {"manga109": {"test": 109}}
 
 
 def check_folder(path: Path | str | None, kind: str) -> str:
-    """Decode every image (one at a time, nothing kept) and report counts, sizes and LR scales found."""
+    """Decode every image (one at a time, nothing kept) and report counts, sizes and LR scales found; a
+    DataError naming every file that cannot be decoded, not just the first."""
     if kind == "builtin":
         return "\n".join(["builtin: scikit-image sample photographs (no folder)"] + _builtin_lines())
     found = find_files(kind, Path(path))
+    bad: list[str] = []
     lines = [f"{kind} at {found.root}"]
     for split, files in found.splits.items():
-        lines.append(_split_line(split, [decode(f, kind, color=None).shape for f in files], kind))
+        lines.append(_split_line(split, _shapes(files, kind, bad), kind))
     for scale, files in found.lr.items():
-        sizes = [decode(f, kind, color=None).shape for f in files]
-        lines.append(f"  LR x{scale}: {len(files)} files, {_size_range(sizes)}")
+        lines.append(f"  LR x{scale}: {len(files)} files, {_size_range(_shapes(files, kind, bad))}")
+    if bad:
+        raise DataError(f"{found.root}: {len(bad)} image(s) cannot be decoded; replace or delete them: "
+                        + "; ".join(bad))
     if not found.lr and kind != "bsd500":
         lines.append("  LR: none on disk; made by bicubic downsampling")
     return "\n".join(lines)
+
+
+def _shapes(files: list[Path], kind: str, bad: list[str]) -> list[tuple[int, ...]]:
+    """Shapes of the files that decode; one line per file that does not goes to ``bad``."""
+    shapes = []
+    for path in files:
+        try:
+            shapes.append(decode(path, kind, color=None).shape)
+        except DataError as err:
+            bad.append(f"{path.name} ({str(err.__cause__ or err)[:120]})")
+    return shapes
 
 
 def _builtin_lines() -> list[str]:
@@ -51,6 +67,8 @@ def _split_line(split: str, shapes: list[tuple[int, ...]], kind: str) -> str:
 
 
 def _size_range(shapes: list[tuple[int, ...]]) -> str:
+    if not shapes:
+        return "no readable files"
     heights, widths = [s[0] for s in shapes], [s[1] for s in shapes]
     channels = sorted({"gray" if s[2] == 1 else "RGB" for s in shapes})
     return (
