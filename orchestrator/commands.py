@@ -7,6 +7,7 @@ presets and table layouts come from the experiments registry (orchestrator/exper
 import argparse
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 from orchestrator import tracking as tr
@@ -147,14 +148,31 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
                            {"ablation": plan.ablation.name, "task": plan.task, tr.TUNE_EXPERIMENT: plan.experiment},
                            resume=args.resume)
     tracking = tr.Tracking(uri, exp_id, parent, tr.git_commit(Path.cwd()))
-    failed = True
+    status = "FAILED"
     try:
         results = build_tuner(plan, tracking, restore=args.resume).fit()
-        failed = any(r.error for r in results)
+        status = outcome(results)
     finally:
-        tr.finish_parent(uri, parent, failed)
+        tr.finish_parent(uri, parent, status)
     print_summary(plan, uri, parent, results)
-    return 1 if failed else 0
+    if status == "KILLED":
+        print(f"interrupted: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "
+              f"Finish with: python -m orchestrator ablation {plan.ablation.name} --task {plan.task} "
+              f"--name {plan.experiment} --resume", file=sys.stderr)
+        return 130
+    return 1 if status == "FAILED" else 0
+
+
+def unfinished(results) -> list:
+    """Trials that neither finished nor failed: Tune stopped them (Ctrl-C), and it reports no error for them."""
+    return [r for r in results if not r.error and r.metrics.get("phase") != "done"]
+
+
+def outcome(results) -> str:
+    """The parent run's MLflow status: FAILED if a trial failed, KILLED if any was interrupted, else FINISHED."""
+    if any(r.error for r in results):
+        return "FAILED"
+    return "KILLED" if unfinished(results) else "FINISHED"
 
 
 def layout(ablation: str, task: str):
@@ -165,9 +183,10 @@ def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
     from analysis.api import table_text  # deferred (here and below): pandas and matplotlib load only for tables
     from analysis.load import load_runs  # deferred
 
-    errors = [r for r in results if r.error]
-    print(f"\n{len(results) - len(errors)} of {len(results)} trials finished"
-          + (f"; failed: {', '.join(str(r.path) for r in errors)}" if errors else ""))
+    errors, stopped = [r for r in results if r.error], unfinished(results)
+    print(f"\n{len(results) - len(errors) - len(stopped)} of {len(results)} trials finished"
+          + (f"; failed: {', '.join(str(r.path) for r in errors)}" if errors else "")
+          + (f"; {len(stopped)} interrupted" if stopped else ""))
     runs = load_runs(uri, parent_run_id=parent, refresh="always")
     if runs.empty:
         print("no finished trials, so no table")

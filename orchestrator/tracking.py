@@ -98,8 +98,18 @@ def parent_run(uri: str, exp_id: str, name: str, tags: dict[str, str], resume: b
     return c.create_run(exp_id, tags=tags, run_name=name).info.run_id
 
 
-def finish_parent(uri: str, run_id: str, failed: bool) -> None:
-    client(uri).set_terminated(run_id, "FAILED" if failed else "FINISHED")
+def finish_parent(uri: str, run_id: str, status: str) -> None:
+    """Ends the parent run with ``status`` (FINISHED, FAILED, KILLED). Child runs left unfinished end as KILLED
+    (``--resume`` sets them running again): RUNNING ones, and in an interrupted ablation (no trial failed) also
+    those the stopped trials marked FAILED as they were stopped."""
+    c = client(uri)
+    if status != "FINISHED":
+        experiment = c.get_run(run_id).info.experiment_id
+        stopped = ("RUNNING", "FAILED") if status == "KILLED" else ("RUNNING",)
+        for run in c.search_runs([experiment], f"tags.`{PARENT_TAG}` = '{run_id}'", max_results=10_000):
+            if run.info.status in stopped:
+                c.set_terminated(run.info.run_id, "KILLED")
+    c.set_terminated(run_id, status)
 
 
 def run_networks(uri: str, run_id: str) -> list[Path]:

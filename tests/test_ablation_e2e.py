@@ -185,6 +185,24 @@ def test_killed_driver_resumes_only_the_missing_trials(tmp_path):
     assert len(table_rows(resumed.stdout)) == 5
 
 
+def test_ctrl_c_is_reported_as_an_interruption_not_a_success(tmp_path):
+    args = ("ablation", "lwas", "--settings", "basic,lwas", "--seeds", "0", "--max-concurrent", "1",
+            "--name", "ctrl-c")
+    driver = start_orchestrator(tmp_path, *args)
+    wait_for_finished_children(tmp_path, count=1)
+    deadline = time.time() + 120
+    while len(child_runs(tmp_path)[1]) < 2 and time.time() < deadline:  # the second trial has started
+        time.sleep(0.5)
+    driver.send_signal(signal.SIGINT)  # Ctrl-C in the driver's terminal
+    code = driver.wait(timeout=300)
+    log = (tmp_path / "driver.log").read_text()
+    assert code == 130, log[-3000:]
+    assert "1 of 2 trials finished; 1 interrupted" in log and "--name ctrl-c --resume" in log
+    parents, children = child_runs(tmp_path)
+    assert parents[0].info.status == "KILLED"
+    assert sorted(r.info.status for r in children) == ["FINISHED", "KILLED"]
+
+
 def test_asking_for_gpus_the_cluster_lacks_is_an_error_not_a_hang(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
