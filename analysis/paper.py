@@ -4,18 +4,7 @@ the layout's ``paper_numbers``) and our summary side by side with them.
 The CSV is long: ``table, setting, condition, metric, mean, std, min, max, note``; ``metric`` is 'psnr',
 'ssim', 'params_m' (range in min/max, or a single value in mean) or 'search_gpu_hours'; ``condition`` is
 empty for the last two. Settings use our setting names; other methods keep theirs (E-CAE, MoreMNAS,
-FALSR).
-
-Transcription decisions (each number checked twice against the paper text):
-- Table 1 lost its LWAS/ResL check marks. The row order is RSWS, basic, +LWAS, +ResL, +both, as hinas-spec
-  section 11 reads it (the text's deltas do not match the table exactly either way).
-- Table 1, +ResL, sigma 70 PSNR std reads '±0238' in the text: recorded as 0.0238.
-- Tables 8/9 lost their cell-sharing marks: the row with the larger search cost (3.6 h, 12.6 h) is the one
-  without cell sharing (eq6), as the paper's text on search cost says.
-- Table 9 does not name its scale; its numbers (Set5 ~37.6 dB, MoreMNAS/FALSR) are x2 SR.
-- Table 9, eq5, Urban100 SSIM std is printed without '±' ('0.0003'): read as a std of 0.0003.
-- Tables 3-5 give single numbers, no std (Table 3: one parameter count per row). Their 'Comparison'
-  rows are differences of the rows above and are not stored (Table 4's '0.009' contradicts 26.77 - 26.77).
+FALSR). How each paper's numbers were transcribed is noted beside them, in its experiments module.
 """
 
 from pathlib import Path

@@ -47,7 +47,7 @@ def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, 
         return path
     if path.is_dir():
         return choose(sorted(path.glob("network_*.pt")), wanted, str(path))
-    uri = tracking_uri or f"sqlite:///{Path('runs', 'mlflow.db').resolve()}"
+    uri = tracking_uri or tr.default_uri(Path("runs"), create=False)
     tr.check_reachable(uri, create=False)
     chosen = choose(tr.run_networks(uri, source), wanted, f"MLflow run {source}")
     return tr.download(uri, source, chosen, scratch)

@@ -10,8 +10,8 @@ from trials.methods import METHODS
 from trials.tasks import TASKS
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, default_task: str | None = None) -> None:
-    parser.add_argument("--task", choices=TASKS.names(), default=default_task or TASKS.default)
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", choices=TASKS.names(), default=TASKS.default)
     parser.add_argument("--preset", default="smoke", help="smoke (built-in data, minutes) or paper")
     parser.add_argument("--data", metavar="DIR", help="data folder (BSD500 for denoising, DIV2K for SR); "
                         "default: the built-in images")

@@ -225,7 +225,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def default_uri() -> str:
     """The default store, without creating a folder for it (``table`` on a fresh folder creates nothing)."""
-    return f"sqlite:///{(RUNS / 'mlflow.db').resolve()}"
+    return tr.default_uri(RUNS, create=False)
 
 
 def load_for(args: argparse.Namespace):

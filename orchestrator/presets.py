@@ -22,7 +22,7 @@ def preset_config(name: str, task: str | None = None, overrides: dict | None = N
     presets = presets_for(space).presets
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(presets)}")
-    base = default_config(task=TASKS.get(task).name, space=space, method=method)
+    base = default_config(task=task, space=space, method=method)  # unknown names fail here, listing valid ones
     return with_overrides(base, {**presets[name](task, space, method), **overrides})
 
 

@@ -35,9 +35,11 @@ class Tracking:
     git_commit: str
 
 
-def default_uri(base: Path) -> str:
-    """An absolute SQLite store (MLflow 3's default backend), so trials in any working folder share it."""
-    base.mkdir(parents=True, exist_ok=True)
+def default_uri(base: Path, create: bool = True) -> str:
+    """An absolute SQLite store (MLflow 3's default backend), so trials in any working folder share it;
+    ``create=False`` (commands that only read) makes no folder for it."""
+    if create:
+        base.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(base / 'mlflow.db').resolve()}"
 
 

@@ -14,10 +14,14 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def save(state: dict, run_dir: Path) -> Path:
-    path = run_dir / CHECKPOINT_NAME
+    return atomic_save({**state, "rng": rng_state()}, run_dir / CHECKPOINT_NAME)
+
+
+def atomic_save(obj: dict, path: Path) -> Path:
+    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact."""
     tmp = path.with_suffix(".tmp")
-    torch.save({**state, "rng": rng_state()}, tmp)
-    os.replace(tmp, path)  # a kill mid-write leaves the previous checkpoint intact
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
     return path
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from search_space import SPACES, Genotype, NetworkIO, genotype_from_json
+from trials.checkpoint import atomic_save
 
 FORMAT = "restoration-network"
 VERSION = 1
@@ -24,10 +25,7 @@ def save_network(path: Path, net: torch.nn.Module, genotype: Genotype, io: Netwo
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     payload = {"format": FORMAT, "version": VERSION, "genotype": genotype.to_json(), "io": asdict(io),
                "width": width, "task": task, "condition": condition, "state_dict": state}
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_save(payload, path)
 
 
 def load_network(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:

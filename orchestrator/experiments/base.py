@@ -63,9 +63,9 @@ EXPERIMENTS: Registry[Experiments] = Registry("experiment set")
 
 def find_ablation(name: str) -> Experiments:
     """The experiment set that holds ablation ``name``."""
-    for _, experiments in EXPERIMENTS.items():
-        if name in experiments.ablations:
-            return experiments
+    holders = EXPERIMENTS.filter(lambda e: name in e.ablations)
+    if holders:
+        return EXPERIMENTS.get(holders[0])
     raise ValueError(f"unknown ablation {name!r}; valid: {', '.join(ablation_names())}")
 
 
@@ -74,9 +74,10 @@ def ablation_names() -> tuple[str, ...]:
 
 
 def presets_for(space: str) -> Experiments:
-    for _, experiments in EXPERIMENTS.items():
-        if experiments.space == space:
-            return experiments
+    """The experiment set whose presets are written for search space ``space``."""
+    holders = EXPERIMENTS.filter(lambda e: e.space == space)
+    if holders:
+        return EXPERIMENTS.get(holders[0])
     raise ValueError(f"no presets are defined for search space {space!r}")
 
 

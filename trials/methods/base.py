@@ -98,11 +98,11 @@ class SearchMethod(ABC):
         """search.json's method part; ``selection_score`` is what chose the genotype (Optuna maximises it)."""
         summary = {"method": self.name, "best_epoch": best.get("epoch"), "best_score": best.get("score"),
                    "best_val_psnr": best.get("psnr"), "best_val_ssim": best.get("ssim")}
-        if selection is not None:
-            summary.update(selected_val_psnr=selection.psnr, selected_val_ssim=selection.ssim,
-                           selected_val_score=self.score(selection))
-        summary["selection_score"] = self.score(selection) if selection is not None else best.get("score")
-        return summary
+        if selection is None:
+            return {**summary, "selection_score": best.get("score")}
+        score = self.score(selection)
+        return {**summary, "selected_val_psnr": selection.psnr, "selected_val_ssim": selection.ssim,
+                "selected_val_score": score, "selection_score": score}
 
     # --- state ------------------------------------------------------------------------------------------
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
