@@ -3,7 +3,7 @@
 Importing this package fills ``SPACES`` with every space below.
 """
 
-from . import hinas  # noqa: F401 - registers the space
+from . import dlsr, hinas  # noqa: F401 - registers the spaces
 from .core import (
     SAMPLER,
     SINGLE_PATH,
