@@ -81,3 +81,5 @@ def test_sr_pairs_make_or_align_lr():
     assert lr.shape == (12, 9, 3) and target.shape == (48, 36, 3)
     with pytest.raises(DataError, match="does not match HR"):
         align_lr(np.zeros((20, 10, 3), dtype=np.float32), hr, 4)
+    with pytest.raises(DataError, match=r"expected about \(13, 9\), as HR is LR x 4 plus fewer than 4 px"):
+        align_lr(np.zeros((12, 9, 3), dtype=np.float32), np.zeros((52, 37, 3), dtype=np.float32), 4)  # 4 rows over

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from search_space import SPACES, SpaceConfig
 from search_space.registry import Registry
+from trials.data.split import SPLITS
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
 from trials.metric_names import flatten_dict
@@ -26,11 +27,24 @@ from trials.tasks import TASKS, TaskConfig
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: str = "builtin"  # builtin | bsd500 | div2k (search/train images)
+    kind: str = "builtin"  # builtin | bsd500 | div2k | df2k (search/train images)
     root: str | None = None  # folder of `kind`; None for builtin
     test_sets: tuple[str, ...] = ()  # benchmark kinds (set5, set14, bsd100, urban100, manga109)
     test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, Set14/, ...)
     max_test_images: int | None = None  # evaluate on the first N test images only (smoke runs)
+    # Train W / Train A / Validation V: random (HiNAS: shuffled, V 2%) | ordered (DLSR: file order, W = the first
+    # round(n * weight_fraction), A = V = from the last W image to the end: DF2K 1-3000 / 3000-3450).
+    split: str = "random"
+    weight_fraction: float = 3000 / 3450  # ordered split only
+    # HR sides not a multiple of a scale that has no LR files: cropped to one at load (benchmark modcrop)
+    # if true, else an error naming the files.
+    modcrop: bool = False
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ValueError(f"unknown data.split {self.split!r}; valid: {', '.join(SPLITS)}")
+        if not 0 < self.weight_fraction < 1:
+            raise ValueError(f"data.weight_fraction must lie strictly between 0 and 1, got {self.weight_fraction}")
 
 
 @dataclass(frozen=True)

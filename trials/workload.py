@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from trials.config import TrialConfig
-from trials.data import DataError, ImageSet, Pair, PatchSampler, load_search_set, load_test_sets, split_search
+from trials.data import DataError, ImageSet, Pair, PatchSampler, load_search_set, load_test_sets, make_split
 from trials.tasks import TASKS, Task
 
 
@@ -24,11 +24,15 @@ def prepare(cfg: TrialConfig) -> Workload:
     # Every crop the trial will take, search and retraining alike, must fit: fail now, not after the search.
     min_size = max(cfg.search.crop_size * search_scale, cfg.retrain.crop_size * retrain_scale)
     images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(cfg.task),
-                             min_size=min_size)
-    if len(images.images) < 3:
-        raise DataError(f"{cfg.data.root or 'built-in set'}: the search needs at least 3 images "
-                        f"(Train W, Train A, Validation V), found {len(images.images)}")
-    split = split_search(len(images.images), cfg.seed)
+                             min_size=min_size, modcrop=cfg.data.modcrop)
+    where = cfg.data.root or "built-in set"
+    if cfg.data.split == "random" and len(images.images) < 3:
+        raise DataError(f"{where}: the search needs at least 3 images (Train W, Train A, Validation V), "
+                        f"found {len(images.images)}")
+    try:
+        split = make_split(cfg.data.split, len(images.images), cfg.seed, cfg.data.weight_fraction)
+    except DataError as err:
+        raise DataError(f"{where}: {err}") from None
     w, a = (task.sampler(cfg.task, images.subset(idx), cfg.search.crop_size, cfg.search.batch_size, cfg.seed,
                          stream) for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))
     val_pairs = task.val_pairs(cfg.task, images.subset(split.val), cfg.seed)
@@ -37,6 +41,7 @@ def prepare(cfg: TrialConfig) -> Workload:
 
 
 def load_tests(cfg: TrialConfig, task: Task) -> dict[str, ImageSet]:
-    sets = load_test_sets(task.test_sources(cfg.task, cfg.data), color=cfg.task.color, scales=task.scales(cfg.task))
+    sets = load_test_sets(task.test_sources(cfg.task, cfg.data), color=cfg.task.color, scales=task.scales(cfg.task),
+                          modcrop=cfg.data.modcrop)
     n = cfg.data.max_test_images
     return {k: v.subset(list(range(min(n, len(v.images))))) for k, v in sets.items()} if n else sets

@@ -1,44 +1,86 @@
 """``check_folder``: what a data folder holds, or a DataError saying what is wrong, before anything trains."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from trials.data.builtin import builtin_set
 from trials.data.errors import DataError
 from trials.data.images import ImageSet
-from trials.data.readers import LAYOUTS, decode, find_files
+from trials.data.readers import (
+    LAYOUTS,
+    SR_FOLDER_KINDS,
+    FoundFiles,
+    decode,
+    find_files,
+    indivisible_problem,
+    lr_problem,
+)
 
 DATASET_KINDS = tuple(LAYOUTS)
+REPORT_SCALES = (2, 3, 4)  # the SR scales a report looks at when no scales are given
 EXPECTED_COUNTS = {"bsd500": {"search": 300, "test": 200}, "div2k": {"search": 800}, "set5": {"test": 5}}
+EXPECTED_COUNTS |= {"df2k": {"search": 3450}}
 EXPECTED_COUNTS |= {"set14": {"test": 14}, "bsd100": {"test": 100}, "urban100": {"test": 100}}
 EXPECTED_COUNTS |= {"manga109": {"test": 109}}
 
 
-def check_folder(path: Path | str | None, kind: str) -> str:
+def check_folder(
+    path: Path | str | None, kind: str, *, scales: Sequence[int] | None = None, modcrop: bool = False
+) -> str:
     """Decode every image (one at a time, nothing kept) and report counts, sizes and LR scales found; a
-    DataError naming every file that cannot be decoded, not just the first."""
+    DataError naming every file that cannot be decoded, not just the first.
+
+    ``scales``: those a trial needs (``data.modcrop`` = ``modcrop``); what the loader would refuse at them (an
+    LR folder without ``X{s}``, HR sides that are not multiples of s without LR files) is in the DataError too.
+    None: those problems at x2, x3, x4 (and any LR scale found) are report lines, for SR folders.
+    """
     if kind == "builtin":
         return "\n".join(["builtin: scikit-image sample photographs (no folder)"] + _builtin_lines())
     found = find_files(kind, Path(path))
     bad: list[str] = []
     lines = [f"{kind} at {found.root}"]
-    for split, files in found.splits.items():
-        lines.append(_split_line(split, _shapes(files, kind, bad), kind))
+    hr = {split: _shapes(files, kind, bad) for split, files in found.splits.items()}
+    for split, shapes in hr.items():
+        lines.append(_split_line(split, [shape for _, shape in shapes], kind))
     for scale, files in found.lr.items():
-        lines.append(f"  LR x{scale}: {len(files)} files, {_size_range(_shapes(files, kind, bad))}")
-    if bad:
-        raise DataError(f"{found.root}: {len(bad)} image(s) cannot be decoded; replace or delete them: "
-                        + "; ".join(bad))
-    if not found.lr and kind != "bsd500":
+        lines.append(f"  LR x{scale}: {len(files)} files, {_size_range([s for _, s in _shapes(files, kind, bad)])}")
+    problems = [f"{len(bad)} image(s) cannot be decoded; replace or delete them: " + "; ".join(bad)] if bad else []
+    at_scales = _scale_problems(found, kind, hr, _report_scales(found, kind) if scales is None else scales, modcrop)
+    if scales is not None:
+        problems += [problem for _, problem in at_scales]
+    if problems:
+        raise DataError(f"{found.root}: " + "; ".join(problems))
+    if not found.lr and kind in SR_FOLDER_KINDS and not any(f.scales is not None for f in found.lr_folders):
         lines.append("  LR: none on disk; made by bicubic downsampling")
+    lines += [f"  x{scale} not usable as is: {problem}" for scale, problem in at_scales]
     return "\n".join(lines)
 
 
-def _shapes(files: list[Path], kind: str, bad: list[str]) -> list[tuple[int, ...]]:
-    """Shapes of the files that decode; one line per file that does not goes to ``bad``."""
+def _report_scales(found: FoundFiles, kind: str) -> tuple[int, ...]:
+    if kind not in SR_FOLDER_KINDS:
+        return ()
+    return tuple(sorted({*REPORT_SCALES, *(s for f in found.lr_folders for s in f.scales or ())}))
+
+
+def _scale_problems(found: FoundFiles, kind: str, hr: dict[str, list[tuple[Path, tuple[int, ...]]]],
+                    scales: Sequence[int], modcrop: bool) -> list[tuple[int, str]]:
+    """(scale, problem) for what ``load_search_set``/``load_test_sets`` would refuse at each scale."""
+    found_problems = []
+    for scale in scales:
+        problem = lr_problem(found, scale)
+        if problem is None and not modcrop:
+            problem = "; ".join(p for shapes in hr.values() if (p := indivisible_problem(found, kind, shapes, scale)))
+        if problem:
+            found_problems.append((scale, problem))
+    return found_problems
+
+
+def _shapes(files: list[Path], kind: str, bad: list[str]) -> list[tuple[Path, tuple[int, ...]]]:
+    """(path, shape) of the files that decode; one line per file that does not goes to ``bad``."""
     shapes = []
     for path in files:
         try:
-            shapes.append(decode(path, kind, color=None).shape)
+            shapes.append((path, decode(path, kind, color=None).shape))
         except DataError as err:
             bad.append(f"{path.name} ({str(err.__cause__ or err)[:120]})")
     return shapes

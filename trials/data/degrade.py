@@ -53,7 +53,8 @@ def align_lr(lr: np.ndarray, hr: np.ndarray, scale: int) -> Pair:
     h, w = hr.shape[0] // scale, hr.shape[1] // scale
     if not (h <= lr.shape[0] <= h + 1 and w <= lr.shape[1] <= w + 1) or lr.shape[2] != hr.shape[2]:
         raise DataError(
-            f"LR image {lr.shape} does not match HR {hr.shape} at x{scale}: expected about ({h}, {w}); "
-            "remove the LR_bicubic folder to have LR made by bicubic downsampling"
+            f"LR image {lr.shape} does not match HR {hr.shape} at x{scale}: expected about ({h}, {w}), as HR is "
+            f"LR x {scale} plus fewer than {scale} px; fix the pair, or remove the LR folder to have LR made by "
+            "bicubic downsampling"
         )
     return lr[:h, :w], hr

@@ -9,9 +9,18 @@ from trials.data.builtin import builtin_set
 from trials.data.degrade import align_lr, bicubic_downsample
 from trials.data.errors import DataError
 from trials.data.images import ImageSet
-from trials.data.readers import BENCHMARKS, FoundFiles, decode, find_files, layout_error
+from trials.data.readers import (
+    BENCHMARKS,
+    LAYOUTS,
+    FoundFiles,
+    decode,
+    find_files,
+    indivisible_problem,
+    layout_error,
+    lr_problem,
+)
 
-SEARCH_KINDS = ("builtin", "bsd500", "div2k")
+SEARCH_KINDS = ("builtin", "bsd500", "div2k", "df2k")
 TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS)
 TEST_SET_NAMES = {"bsd500": "bsd200"}  # otherwise the kind is the name
 
@@ -23,17 +32,21 @@ def load_search_set(
     color: bool,
     scales: Sequence[int] = (),
     min_size: int = 0,
+    modcrop: bool = False,
 ) -> ImageSet:
     """Search/train images, every file decoded now, with inputs aligned for every scale > 1 in ``scales``:
     the folder's LR files where it has them, else bicubic downsampling (``ImageSet.pairs``).
 
     ``min_size``: the smallest side an image needs (the HR crop, ``crop_size * scale`` for SR).
+    ``modcrop``: HR files of a folder without LR files at a scale may have sides that are not multiples of it;
+    they are cropped bottom/right to one (``ImageSet.pairs``). False: such files are an error. The built-in
+    set is always cropped so (its sizes are fixed by the code, not by files).
     """
     if kind == "builtin":
         return _with_lr(_checked_size(builtin_set("search", color), [], min_size, kind), scales)
     if kind not in SEARCH_KINDS:
         raise DataError(f"{root}: {kind} is not a search/train set; use one of {', '.join(SEARCH_KINDS)}")
-    return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size)
+    return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size, modcrop)
 
 
 def load_search_images(kind: str = "builtin", root: Path | str | None = None, **options) -> list[np.ndarray]:
@@ -46,9 +59,10 @@ def load_test_sets(
     *,
     color: bool,
     scales: Sequence[int] = (),
+    modcrop: bool = False,
 ) -> dict[str, ImageSet]:
     """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ...
-    Inputs are aligned for every scale > 1 in ``scales``, as in ``load_search_set``."""
+    Inputs are aligned for every scale > 1 in ``scales``, and ``modcrop`` applies, as in ``load_search_set``."""
     sets = {}
     for kind, root in (sources or {"builtin": None}).items():
         if kind not in TEST_KINDS:
@@ -57,7 +71,8 @@ def load_test_sets(
         if kind == "builtin":
             sets[name] = _with_lr(builtin_set("test", color), scales)
         else:
-            sets[name] = _read_set(kind, find_files(kind, _required(root, kind)), "test", color, scales, 0)
+            found = find_files(kind, _required(root, kind))
+            sets[name] = _read_set(kind, found, "test", color, scales, 0, modcrop)
     return sets
 
 
@@ -68,13 +83,23 @@ def _required(root: Path | str | None, kind: str) -> Path:
 
 
 def _read_set(
-    kind: str, found: FoundFiles, split: str, color: bool, scales: Sequence[int], min_size: int
+    kind: str, found: FoundFiles, split: str, color: bool, scales: Sequence[int], min_size: int, modcrop: bool
 ) -> ImageSet:
+    _raise_problems(found, kind, [lr_problem(found, s) for s in scales])  # before decoding anything
     paths = found.splits[split]
     images = [decode(path, kind, color) for path in paths]
+    if not modcrop:
+        shapes = [(path, image.shape) for path, image in zip(paths, images, strict=True)]
+        _raise_problems(found, kind, [indivisible_problem(found, kind, shapes, s) for s in scales])
     lr = {s: _read_lr(found.lr[s], images, s, color, kind) for s in scales if s in found.lr}
     image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
     return _with_lr(_checked_size(image_set, paths, min_size, kind), scales)
+
+
+def _raise_problems(found: FoundFiles, kind: str, problems: list[str | None]) -> None:
+    problems = [p for p in problems if p]
+    if problems:
+        raise DataError(f"{found.root}: " + "; ".join(problems) + f" (a {kind} folder: {LAYOUTS[kind]})")
 
 
 def _with_lr(image_set: ImageSet, scales: Sequence[int]) -> ImageSet:
