@@ -30,7 +30,7 @@ TEST_SET_LABELS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "urban1
                    "manga109": "Manga109", "builtin": "built-in"}
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
-                mn.INFERENCE_MS: "Inference (ms)"}
+                mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)"}
 ParseCondition = Callable[[str], tuple[str | None, int] | None]  # 'set5_x4' -> ('set5', 4); None: not one
 
 

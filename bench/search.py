@@ -62,7 +62,7 @@ def time_search(preset: str, device: torch.device, warmup: int, repeats: int, ba
         return tuple(t.to(device) for t in b)
 
     def arch(i: int) -> None:
-        method.arch_step(to_device(work.train_a.batch(i)), "bench")
+        method.arch_step(to_device(work.train_a.batch(i)), "bench", to_device(work.train_w.batch(i)))
 
     def weight(i: int) -> None:
         method.weight_step(to_device(work.train_w.batch(i)), i, "bench")
@@ -132,7 +132,8 @@ def search_step_for_batch(device: torch.device) -> Callable[[int], Callable[[int
         _, work, method = search_method("paper", device, batch)
 
         def step(i: int) -> None:
-            method.arch_step(tuple(t.to(device) for t in work.train_a.batch(i)), "bench")
+            method.arch_step(tuple(t.to(device) for t in work.train_a.batch(i)), "bench",
+                             tuple(t.to(device) for t in work.train_w.batch(i)))
             method.weight_step(tuple(t.to(device) for t in work.train_w.batch(i)), i, "bench")
 
         return step

@@ -101,8 +101,9 @@ def check_data(cfg) -> None:
     bad file is named before Ray starts rather than failing every trial and its retries."""
     folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
     folders += [(name, benchmark_folder(cfg.data.test_root, name)) for name in cfg.data.test_sets]
+    scales = TASKS.get(cfg.task.name).scales(cfg.task)
     for kind, root in folders:
-        check_folder(root, kind)
+        check_folder(root, kind, scales=scales, modcrop=cfg.data.modcrop)
 
 
 def print_grid(plan: Plan) -> None:

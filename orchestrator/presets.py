@@ -8,7 +8,6 @@ method), then the given overrides (data folders, ``--set``, an ablation setting)
 from orchestrator.experiments import Setting, presets_for
 from search_space import SPACES
 from trials.config import TrialConfig, default_config, with_overrides
-from trials.methods import METHODS
 from trials.tasks import TASKS
 
 
@@ -18,8 +17,9 @@ def preset_config(name: str, task: str | None = None, overrides: dict | None = N
     overrides = dict(overrides or {})
     task = task or TASKS.default
     space = str(overrides.get("space.name", SPACES.default))
-    method = str(overrides.get("method.name", METHODS.default))
-    presets = presets_for(space).presets
+    experiments = presets_for(space)
+    method = str(overrides.setdefault("method.name", experiments.method))
+    presets = experiments.presets
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(presets)}")
     base = default_config(task=task, space=space, method=method)  # unknown names fail here, listing valid ones

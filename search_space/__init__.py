@@ -5,6 +5,7 @@ Importing this package fills ``SPACES`` with every space below.
 
 from . import dlsr, hinas  # noqa: F401 - registers the spaces
 from .core import (
+    PARAMETER_PENALTY,
     SAMPLER,
     SINGLE_PATH,
     SPACES,
@@ -22,6 +23,6 @@ from .core import (
 SPACES.default = "hinas"
 
 __all__ = [
-    "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace", "SpaceConfig", "Supernet",
-    "count_parameters", "genotype_from_dict", "genotype_from_json", "load_genotype",
+    "PARAMETER_PENALTY", "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace", "SpaceConfig",
+    "Supernet", "count_parameters", "genotype_from_dict", "genotype_from_json", "load_genotype",
 ]

@@ -20,6 +20,7 @@ from .registry import Registry
 # What a search method may need from a space, beyond the supernet's forward and derivation:
 SINGLE_PATH = "single_path"  # supernet.forward_path(x, genotype): one discrete architecture on shared weights
 SAMPLER = "sampler"  # space.sample(cfg, rng): a uniform draw from the discrete space
+PARAMETER_PENALTY = "parameter_penalty"  # supernet.parameter_penalty(): expected op cost under the relaxation
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class Supernet(nn.Module):
 
     def forward_path(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no single-path forward")
+
+    def parameter_penalty(self) -> torch.Tensor:
+        """The relaxed architecture's expected op cost, differentiable in the architecture parameters."""
+        raise NotImplementedError(f"{type(self).__name__} has no parameter penalty")
 
 
 class SearchSpace(ABC):

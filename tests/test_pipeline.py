@@ -217,7 +217,7 @@ def test_hinas_architecture_step_moves_only_alpha_beta_and_leaves_weights_traina
     net = method.supernet
     before = {k: v.clone() for k, v in net.named_parameters()}
     x = torch.rand(2, cfg.task.channels, 16, 16)
-    method.arch_step((x, x), "test")
+    method.arch_step((x, x), "test", (x, x))
     moved = {k for k, v in net.named_parameters() if not torch.equal(v, before[k])}
     assert moved == {"alpha", "beta"}, moved
     assert all(p.grad is None for p in net.weight_parameters()), "weight gradients were computed"
@@ -325,8 +325,8 @@ def test_diverging_retraining_stops_with_nonfinite_loss_error_and_keeps_the_geno
     ({"task.search_sigmas": "30,40"}, "unknown noise level sigma=40"),
     ({"task.sigmas": "45"}, "unknown noise level sigma=45"),
     ({"search.eval_from_epoch": 5}, "search.eval_from_epoch must lie in [1, search.epochs]"),
-    ({"method.name": "darts"}, "unknown search method 'darts'; valid: hinas, rsws"),
-    ({"space.name": "nasnet"}, "unknown search space 'nasnet'; valid: hinas"),
+    ({"method.name": "darts"}, "unknown search method 'darts'; valid: dlsr, hinas, rsws"),
+    ({"space.name": "nasnet"}, "unknown search space 'nasnet'; valid: dlsr, hinas"),
     ({"task.name": "deblur"}, "unknown task 'deblur'; valid: denoise, sr"),
     ({"method.warmup_epochs": 9}, "method.warmup_epochs=9 exceeds search.epochs=3"),
     ({"method.samples": 5}, "section method is 'hinas', whose keys are"),

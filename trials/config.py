@@ -22,6 +22,7 @@ from trials.data.split import SPLITS
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
 from trials.metric_names import flatten_dict
+from trials.optim import CLIP_MODES, OPTIMIZERS
 from trials.tasks import TASKS, TaskConfig
 
 
@@ -56,12 +57,17 @@ class SearchConfig:
     steps_per_epoch: int | None = None  # None: ceil(|Train W| / batch_size)
     batch_size: int = 8
     crop_size: int = 64
+    w_optimizer: str = "sgd"  # sgd | adam
     w_lr: float = 0.025
     w_lr_min: float = 0.001
-    w_momentum: float = 0.9
+    w_momentum: float = 0.9  # sgd
+    w_betas: tuple[float, float] = (0.9, 0.999)  # adam
     w_weight_decay: float = 3e-4
-    w_schedule: str = "cosine"  # cosine (paper) | cosine_restarts (reference: period 20 epochs x poly 0.9)
-    grad_clip: float = 5.0
+    # cosine (HiNAS paper) | cosine_restarts (its reference: period 20 epochs x poly 0.9) | multistep (DLSR)
+    w_schedule: str = "cosine"
+    w_milestones: tuple[float, ...] = ()  # multistep: fractions of the epochs where the rate drops
+    w_gamma: float = 0.5  # multistep: the factor at each milestone
+    grad_clip: float | None = 5.0  # by value; None: no clipping
     val_tile: int | None = None  # evaluate validation images in tiles of this size (None: whole image)
 
 
@@ -69,16 +75,31 @@ class SearchConfig:
 class RetrainConfig:
     iterations: int = 400_000  # denoising (paper); SR uses 600k
     batch_size: int = 24
-    crop_size: int = 64
+    crop_size: int = 64  # input pixels
+    # SR: crops of this many output (HR) pixels at every scale (the input crop is hr_crop_size // scale, DLSR:
+    # 128) instead of crop_size input pixels; None: crop_size
+    hr_crop_size: int | None = None
     base_width: int = 20  # f of the derived net (paper: 20 for denoising, 30 for SR)
+    optimizer: str = "sgd"  # sgd | adam
     lr: float = 0.05
-    momentum: float = 0.9
+    momentum: float = 0.9  # sgd
+    betas: tuple[float, float] = (0.9, 0.999)  # adam
     weight_decay: float = 4e-5
+    schedule: str = "poly"  # poly | multistep
     poly_power: float = 0.9
-    grad_clip: float = 5.0  # by value, as the reference
+    milestones: tuple[float, ...] = ()  # multistep: fractions of the iterations where the rate drops
+    gamma: float = 0.5
+    grad_clip: float | None = 5.0  # None: no clipping
+    clip_mode: str = "value"  # value (HiNAS's reference) | norm (DLSR)
+    # A condition whose retrained network initialises the others (every weight of the same shape: all but
+    # the upsampler between scales); it is retrained first. None: every condition from scratch.
+    warm_start_from: int | None = None
     checkpoint_every: int = 1000  # iterations
     eval_tile: int | None = None
 
+
+W_SCHEDULES = ("cosine", "cosine_restarts", "multistep")
+RETRAIN_SCHEDULES = ("poly", "multistep")
 
 # The sections chosen by name, and where their names are looked up.
 NAMED_SECTIONS: dict[str, Registry] = {"task": TASKS, "space": SPACES, "method": METHODS, "loss": LOSSES}
@@ -116,22 +137,55 @@ def default_config(task: str | None = None, space: str | None = None, method: st
 
 def validate(cfg: TrialConfig) -> None:
     s, r = cfg.search, cfg.retrain
-    finite = all(math.isfinite(v) for v in (s.w_lr, s.w_lr_min, s.grad_clip, r.lr, r.grad_clip))
+    clips = [c for c in (s.grad_clip, r.grad_clip) if c is not None]
+    finite = all(math.isfinite(v) for v in (s.w_lr, s.w_lr_min, r.lr, *clips)) and min(clips, default=1) > 0
     checks = [
-        (s.w_schedule in ("cosine", "cosine_restarts"), f"unknown search.w_schedule {s.w_schedule!r}"),
+        (s.w_schedule in W_SCHEDULES, f"unknown search.w_schedule {s.w_schedule!r}; valid: {', '.join(W_SCHEDULES)}"),
+        (r.schedule in RETRAIN_SCHEDULES,
+         f"unknown retrain.schedule {r.schedule!r}; valid: {', '.join(RETRAIN_SCHEDULES)}"),
+        (s.w_optimizer in OPTIMIZERS and r.optimizer in OPTIMIZERS,
+         f"search.w_optimizer and retrain.optimizer must be one of {', '.join(OPTIMIZERS)}"),
+        (r.clip_mode in CLIP_MODES, f"retrain.clip_mode must be one of {', '.join(CLIP_MODES)}"),
+        (all(0 < m <= 1 for m in (*s.w_milestones, *r.milestones)) and 0 < s.w_gamma <= 1 and 0 < r.gamma <= 1,
+         "milestones are fractions of the run in (0, 1] and gammas lie in (0, 1]"),
         (1 <= s.eval_from_epoch <= s.epochs, "search.eval_from_epoch must lie in [1, search.epochs]"),
         (s.batch_size > 0 and r.batch_size > 0, "batch sizes must be positive"),
         (s.crop_size > 0 and r.crop_size > 0, "crop sizes must be positive"),
         (r.base_width > 0, "retrain.base_width must be positive"),
-        (finite and min(s.w_lr, s.w_lr_min, r.lr) >= 0, "learning rates and gradient clips must be finite, rates >= 0"),
+        (finite and min(s.w_lr, s.w_lr_min, r.lr) >= 0,
+         "learning rates and gradient clips must be finite, rates >= 0 and clips > 0 (or none)"),
         (r.iterations > 0 and r.checkpoint_every > 0, "retrain.iterations and checkpoint_every must be > 0"),
         (cfg.seed >= 0, f"seed must be >= 0, got {cfg.seed}"),
+        (r.warm_start_from is None or r.warm_start_from in TASKS.get(cfg.task.name).conditions(cfg.task),
+         f"retrain.warm_start_from={r.warm_start_from} is not one of the task's conditions "
+         f"{TASKS.get(cfg.task.name).conditions(cfg.task)}"),
         (cfg.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {cfg.device!r}"),
     ]
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
     check_components(cfg)
+
+
+def retrain_input_crop(cfg: TrialConfig, condition: int) -> int:
+    """The retraining crop in input pixels for one condition (``retrain.hr_crop_size`` counts output pixels)."""
+    r = cfg.retrain
+    if r.hr_crop_size is None:
+        return r.crop_size
+    return r.hr_crop_size // TASKS.get(cfg.task.name).io(cfg.task, condition).scale
+
+
+def check_crops(cfg: TrialConfig) -> None:
+    """Every training crop is at least what the space's networks accept (DLSR's attention: 15 px)."""
+    task, space = TASKS.get(cfg.task.name), SPACES.get(cfg.space.name)
+    crops = {"search.crop_size": cfg.search.crop_size}
+    for condition in task.conditions(cfg.task):
+        crops[f"the retraining crop of {task.condition_column} {condition}"] = retrain_input_crop(cfg, condition)
+    for what, size in crops.items():
+        if size < space.min_input_size:
+            raise ValueError(f"{what} is {size} input px, below the {space.min_input_size} px the {space.name} "
+                             f"space's networks need; raise it (SR crops count input (LR) pixels, "
+                             f"retrain.hr_crop_size output pixels)")
 
 
 def check_components(cfg: TrialConfig) -> None:
@@ -144,6 +198,7 @@ def check_components(cfg: TrialConfig) -> None:
                          f"space {space.name} lacks; spaces that have it: {', '.join(able) or 'none'}")
     space.check(cfg.space, TASKS.get(cfg.task.name).search_io(cfg.task))
     method.check(cfg.method, cfg)
+    check_crops(cfg)
 
 
 # --- dotted keys <-> nested dataclasses ---------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Training losses as a registry (config section ``loss``), and the HiNAS loss (Eq. 7): pixel loss +
-lam * (-log10 SSIM), with a differentiable Gaussian SSIM.
+"""Training losses as a registry (config section ``loss``): the HiNAS loss (Eq. 7): pixel loss +
+lam * (-log10 SSIM), with a differentiable Gaussian SSIM; DLSR's L1 + 0.2 HFEN.
 
 The SSIM matches scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=1)``: an 11x11 window applied without padding (scikit-image filters
@@ -108,6 +108,54 @@ class PixelSSIM(Loss):
 
 
 LOSSES.default = PixelSSIM.name
+
+HFEN_BLUR, HFEN_SIGMA = 5, 1.5
+LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
+
+
+def high_frequency(x: torch.Tensor) -> torch.Tensor:
+    """DLSR's high-frequency map: a 5x5 Gaussian (sigma 1.5, no padding) per channel, then a 3x3 Laplacian
+    summed over channels (the authors' kernel has every input channel), divided by its maximum over the
+    batch when that is positive."""
+    channels = x.shape[1]
+    coords = torch.arange(HFEN_BLUR, device=x.device, dtype=x.dtype) - HFEN_BLUR // 2
+    g = torch.exp(-(coords**2) / (2 * HFEN_SIGMA**2))
+    blur = (torch.outer(g, g) / torch.outer(g, g).sum()).expand(channels, 1, HFEN_BLUR, HFEN_BLUR)
+    laplacian = torch.tensor(LAPLACIAN, device=x.device, dtype=x.dtype).expand(1, channels, 3, 3)
+    edges = F.conv2d(F.conv2d(x, blur, groups=channels), laplacian, padding=1)
+    peak = edges.max()
+    return edges / peak if peak > 0 else edges
+
+
+def l1_hfen_loss(pred: torch.Tensor, target: torch.Tensor, hfen_weight: float, pixel_range: float
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """DLSR's loss: L1 on the 0..pixel_range scale + hfen_weight * L1 between normalised high-frequency maps."""
+    l1 = F.l1_loss(pred, target) * pixel_range
+    hfen = F.l1_loss(high_frequency(pred), high_frequency(target))
+    return l1 + hfen_weight * hfen, {"l1": l1.detach(), "hfen": hfen.detach()}
+
+
+@dataclass(frozen=True)
+class L1HFENConfig(LossConfig):
+    name: str = "l1_hfen"
+    hfen_weight: float = 0.2
+    pixel_range: float = 255.0  # the authors' images are 0..255, which weighs L1 against the scale-free HFEN
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.hfen_weight) and self.hfen_weight >= 0 and self.pixel_range > 0):
+            raise ValueError(f"loss.hfen_weight must be finite and >= 0 and loss.pixel_range > 0, got "
+                             f"{self.hfen_weight}, {self.pixel_range}")
+
+
+@LOSSES.register
+class L1HFEN(Loss):
+    """DLSR's search and retraining loss (dlsr-spec section 2)."""
+
+    name = "l1_hfen"
+    config_class = L1HFENConfig
+
+    def build(self, cfg: L1HFENConfig) -> LossFunction:
+        return lambda pred, target: l1_hfen_loss(pred, target, cfg.hfen_weight, cfg.pixel_range)
 
 
 class NonFiniteLossError(RuntimeError):

@@ -6,7 +6,8 @@ SR on Set5 at scale 4 (same for ssim).
 """
 
 # final metrics of a trial
-PARAMS_M = "params_m"  # derived network parameters, millions
+PARAMS_M = "params_m"  # derived network parameters, millions (first condition; per condition below)
+MULT_ADDS_G = "mult_adds_g"  # multiply-adds (1e9) of one 1280x720-output forward pass (trials.complexity)
 SEARCH_TIME_S = "search_time_s"  # wall time of the search
 SEARCH_GPU_HOURS = "search_gpu_hours"  # search wall time x GPUs used (0 on CPU-only runs)
 RETRAIN_TIME_S = "retrain_time_s"
@@ -37,6 +38,11 @@ def psnr(condition: str) -> str:
 
 def ssim(condition: str) -> str:
     return f"ssim_{condition}"
+
+
+def per_condition(metric: str, task_condition: str) -> str:
+    """A metric of one condition's network: ``params_m_scale4``, ``mult_adds_g_sigma30``."""
+    return f"{metric}_{task_condition}"
 
 
 def flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:

@@ -23,8 +23,8 @@ from trials import metric_names as M
 from trials.config import TrialConfig, to_json
 from trials.losses import LOSSES
 from trials.methods import METHODS, SearchContext, SearchMethod
-from trials.retrain import build, conditions, evaluate_condition, train, train_sampler
-from trials.saved_network import network_file_name, save_network
+from trials.retrain import build, conditions, evaluate_condition, train, train_sampler, warm_start
+from trials.saved_network import load_network, network_file_name, save_network
 from trials.search import SearchState, run_search
 from trials.tasks import TASKS
 from trials.workload import Workload, prepare
@@ -85,7 +85,7 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
                              max(peak, peak_memory_mb(device)), device)
     genotype.save(run_dir / "genotype.json")
     (run_dir / "search.json").write_text(json.dumps(summary, indent=2) + "\n")
-    save_arch_weights(progress.best, run_dir)
+    save_arch_weights(method.final_arch_weights(progress.best), run_dir)
     state = {"phase": "retrain", "genotype": genotype.to_json(), "summary": summary,
              "retrain": {"index": 0, "iteration": 0, "results": {}, "seconds": 0.0}}
     checkpoint.save(state, run_dir)
@@ -106,7 +106,7 @@ def make_method(cfg: TrialConfig, device: torch.device) -> SearchMethod:
 
 def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
     genotype = genotype_from_json(state["genotype"])
-    progress = state["retrain"]
+    progress, task = state["retrain"], TASKS.get(cfg.task.name)
     for index, condition in enumerate(conditions(cfg)):
         if index < progress["index"]:
             continue
@@ -114,6 +114,9 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
         if progress.get("model") is not None:
             net.load_state_dict(progress["model"])
             optimizer.load_state_dict(progress["optimizer"])
+        elif cfg.retrain.warm_start_from not in (None, condition):
+            source, _ = load_network(run_dir / network_file_name(task.condition_column, cfg.retrain.warm_start_from))
+            warm_start(net, source.state_dict())
         start = time.perf_counter()
         seconds_before = progress["seconds"]
 
@@ -142,10 +145,12 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
 
 def final_metrics(state: dict) -> dict[str, float]:
     results = list(state["retrain"]["results"].values())
-    metrics = {k: v for r in results for k, v in r.items() if k.startswith(("psnr_", "ssim_"))}
-    summary = state["summary"]
+    per_network = (M.PARAMS_M + "_", M.MULT_ADDS_G + "_")
+    metrics = {k: v for r in results for k, v in r.items() if k.startswith(("psnr_", "ssim_", *per_network))}
+    summary, first = state["summary"], results[0]
     metrics.update({
-        M.PARAMS_M: results[0][M.PARAMS_M],
+        M.PARAMS_M: first[M.PARAMS_M],  # the first condition's network (also per condition above)
+        M.MULT_ADDS_G: first.get(M.MULT_ADDS_G, float("nan")),  # nan: retrained before Mult-Adds were counted
         M.INFERENCE_MS: float(np.mean([r[M.INFERENCE_MS] for r in results])),
         M.SEARCH_TIME_S: summary["search_time_s"],
         M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
@@ -170,9 +175,8 @@ def search_summary(method_summary: dict, progress: SearchState, peak_mb: float, 
 ARCH_WEIGHTS = "arch_weights.npz"
 
 
-def save_arch_weights(best: dict, run_dir: Path) -> None:
-    """The method's architecture weights at the best epoch (e.g. alpha/beta softmax), for heat maps."""
-    weights = best.get("arch_weights") or {}
+def save_arch_weights(weights: dict, run_dir: Path) -> None:
+    """The architecture weights of the final genotype (e.g. alpha/beta softmax), for heat maps."""
     if weights:
         np.savez(run_dir / ARCH_WEIGHTS, **{name: w.numpy() for name, w in weights.items()})
 

@@ -6,18 +6,30 @@ import torch
 
 from search_space import SPACES, Genotype, count_parameters
 from trials import metric_names as M
-from trials.config import TrialConfig
+from trials.complexity import input_size, mult_adds
+from trials.config import TrialConfig, retrain_input_crop
 from trials.data import PatchSampler
 from trials.evaluate import evaluate_model
 from trials.losses import LOSSES, checked_loss
-from trials.optim import clipped_step
+from trials.optim import clipped_step, make_optimizer, multistep_factor
 from trials.tasks import TASKS
 from trials.workload import Workload
 
 
 def conditions(cfg: TrialConfig) -> list[int]:
-    """The task's conditions (noise levels, scales, ...): one retraining each."""
-    return list(TASKS.get(cfg.task.name).conditions(cfg.task))
+    """The task's conditions (noise levels, scales, ...): one retraining each; the warm start's source first."""
+    ordered = list(TASKS.get(cfg.task.name).conditions(cfg.task))
+    source = cfg.retrain.warm_start_from
+    return ordered if source is None else [source] + [c for c in ordered if c != source]
+
+
+def warm_start(net: torch.nn.Module, source_state: dict) -> int:
+    """Copies every weight of ``source_state`` whose name and shape ``net`` shares (between SR scales: all
+    but the upsampler's); returns how many tensors were copied."""
+    own = net.state_dict()
+    shared = {k: v for k, v in source_state.items() if k in own and own[k].shape == v.shape}
+    net.load_state_dict(shared, strict=False)
+    return len(shared)
 
 
 def build(genotype: Genotype, cfg: TrialConfig, condition: int, device: torch.device):
@@ -25,35 +37,42 @@ def build(genotype: Genotype, cfg: TrialConfig, condition: int, device: torch.de
     io = TASKS.get(cfg.task.name).io(cfg.task, condition)
     net = SPACES.get(genotype.space).network(genotype, io, cfg.retrain.base_width).to(device)
     r = cfg.retrain
-    optimizer = torch.optim.SGD(net.parameters(), lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
-    return net, optimizer
+    return net, make_optimizer(r.optimizer, net.parameters(), r.lr, r.momentum, r.betas, r.weight_decay)
+
+
+def learning_rate(cfg: TrialConfig, iteration: int) -> float:
+    r = cfg.retrain
+    if r.schedule == "multistep":
+        return r.lr * multistep_factor(iteration, r.iterations, r.milestones, r.gamma)
+    return r.lr * (1 - iteration / r.iterations) ** r.poly_power
 
 
 def train_sampler(work: Workload, cfg: TrialConfig, condition: int) -> PatchSampler:
-    return TASKS.get(cfg.task.name).sampler(cfg.task, work.search_images, cfg.retrain.crop_size,
+    return TASKS.get(cfg.task.name).sampler(cfg.task, work.search_images, retrain_input_crop(cfg, condition),
                                             cfg.retrain.batch_size, cfg.seed, f"retrain-{condition}", condition)
 
 
 def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, device: torch.device,
           on_checkpoint: Callable[[int], None], condition: int) -> None:
-    """Iterations ``start``..end with poly(0.9) lr; ``on_checkpoint(next_iteration)`` every checkpoint_every."""
+    """Iterations ``start``..end on the configured schedule; ``on_checkpoint(next_iteration)`` every
+    checkpoint_every."""
     r = cfg.retrain
     loss_fn = LOSSES.get(cfg.loss.name).build(cfg.loss)
     parameters = list(net.parameters())
     net.train()
     for it in range(start, r.iterations):
         for group in optimizer.param_groups:
-            group["lr"] = r.lr * (1 - it / r.iterations) ** r.poly_power
+            group["lr"] = learning_rate(cfg, it)
         x, y = (t.to(device) for t in sampler.batch(it))
         loss = checked_loss(loss_fn, net(x), y, f"retraining for condition {condition}, iteration {it + 1}")
-        clipped_step(optimizer, loss, parameters, r.grad_clip)
+        clipped_step(optimizer, loss, parameters, r.grad_clip, r.clip_mode)
         if (it + 1) % r.checkpoint_every == 0 and it + 1 < r.iterations:
             on_checkpoint(it + 1)
 
 
 def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) -> dict[str, float]:
-    """Test PSNR/SSIM of one condition on every test set, with the net's parameters (M) and inference time
-    per image (ms)."""
+    """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
+    parameters (M) and Mult-Adds (G, at a 1280x720 output)."""
     task, out, seconds = TASKS.get(cfg.task.name), {}, []
     protocol, scale = task.protocol(cfg.task, condition), task.io(cfg.task, condition).scale
     for name, image_set in work.test_sets.items():
@@ -63,5 +82,9 @@ def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) ->
         out[M.psnr(key)], out[M.ssim(key)] = result.psnr, result.ssim
         seconds.append(result.seconds_per_image)
     out[M.INFERENCE_MS] = 1000 * sum(seconds) / len(seconds)
+    io, key = task.io(cfg.task, condition), task.condition_key(condition)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
+    out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, input_size(io.scale)) / 1e9
+    for metric in (M.PARAMS_M, M.MULT_ADDS_G):
+        out[M.per_condition(metric, key)] = out[metric]
     return out

@@ -15,6 +15,7 @@ from trials import metric_names as M
 from trials.config import SearchConfig
 from trials.evaluate import Evaluation
 from trials.methods import SearchMethod
+from trials.optim import multistep_factor
 from trials.workload import Workload
 
 
@@ -30,7 +31,10 @@ class SearchState:
 
 
 def weight_lr(cfg: SearchConfig, epoch: int) -> float:
-    """Cosine from w_lr to w_lr_min over the search (paper), or the reference's cosine restarts x poly."""
+    """Cosine from w_lr to w_lr_min over the search (paper), the reference's cosine restarts x poly, or
+    DLSR's multi-step decay."""
+    if cfg.w_schedule == "multistep":
+        return cfg.w_lr * multistep_factor(epoch, cfg.epochs, cfg.w_milestones, cfg.w_gamma)
     if cfg.w_schedule == "cosine":
         t = epoch / max(cfg.epochs - 1, 1)
         return cfg.w_lr_min + 0.5 * (cfg.w_lr - cfg.w_lr_min) * (1 + math.cos(math.pi * t))
@@ -64,9 +68,13 @@ def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch
     for i in range(work.steps_per_epoch):
         step = epoch * work.steps_per_epoch + i
         where = f"search epoch {epoch + 1}, step {i + 1} (global step {step})"
-        if method.wants_arch_step(epoch):
-            method.arch_step(_to(work.train_a.batch(step), device), where)
-        losses.append(method.weight_step(_to(work.train_w.batch(step), device), step, where))
+        batch = _to(work.train_w.batch(step), device)
+        arch = method.wants_arch_step(epoch)
+        if arch and not method.arch_after_weights:
+            method.arch_step(_to(work.train_a.batch(step), device), where, batch)
+        losses.append(method.weight_step(batch, step, where))
+        if arch and method.arch_after_weights:
+            method.arch_step(_to(work.train_a.batch(step), device), where, batch)
     return {M.TRAIN_LOSS: sum(losses) / len(losses), "lr": lr}
 
 

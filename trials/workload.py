@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from trials.config import TrialConfig
+from search_space import SPACES
+from trials.config import TrialConfig, retrain_input_crop
 from trials.data import DataError, ImageSet, Pair, PatchSampler, load_search_set, load_test_sets, make_split
 from trials.tasks import TASKS, Task
 
@@ -20,9 +21,9 @@ class Workload:
 def prepare(cfg: TrialConfig) -> Workload:
     task = TASKS.get(cfg.task.name)
     search_scale = task.search_io(cfg.task).scale
-    retrain_scale = max(task.io(cfg.task, c).scale for c in task.conditions(cfg.task))
     # Every crop the trial will take, search and retraining alike, must fit: fail now, not after the search.
-    min_size = max(cfg.search.crop_size * search_scale, cfg.retrain.crop_size * retrain_scale)
+    min_size = max(cfg.search.crop_size * search_scale,
+                   *(retrain_input_crop(cfg, c) * task.io(cfg.task, c).scale for c in task.conditions(cfg.task)))
     images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(cfg.task),
                              min_size=min_size, modcrop=cfg.data.modcrop)
     where = cfg.data.root or "built-in set"
@@ -37,7 +38,26 @@ def prepare(cfg: TrialConfig) -> Workload:
                          stream) for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))
     val_pairs = task.val_pairs(cfg.task, images.subset(split.val), cfg.seed)
     steps = cfg.search.steps_per_epoch or -(-len(split.train_w) // cfg.search.batch_size)
-    return Workload(w, a, val_pairs, images, load_tests(cfg, task), steps)
+    tests = load_tests(cfg, task)
+    check_input_sizes(cfg, val_pairs, tests)
+    return Workload(w, a, val_pairs, images, tests, steps)
+
+
+def check_input_sizes(cfg: TrialConfig, val_pairs: list[Pair], tests: dict[str, ImageSet]) -> None:
+    """Whole validation and test inputs are at least what the space's networks accept (DLSR: 15 px)."""
+    minimum, task = SPACES.get(cfg.space.name).min_input_size, TASKS.get(cfg.task.name)
+    if minimum <= 1:
+        return
+    inputs = [("validation", i, pair[0]) for i, pair in enumerate(val_pairs)]
+    for name, image_set in tests.items():
+        for condition in task.conditions(cfg.task):
+            pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
+            inputs += [(f"test set {name}", image_set.names[i], pair[0]) for i, pair in enumerate(pairs)]
+    small = [f"{where} image {which} ({x.shape[0]}x{x.shape[1]})" for where, which, x in inputs
+             if min(x.shape[:2]) < minimum]
+    if small:
+        raise DataError(f"inputs below the {minimum} px the {cfg.space.name} space's networks need: "
+                        f"{', '.join(small[:10])}{' ...' if len(small) > 10 else ''}; remove these images")
 
 
 def load_tests(cfg: TrialConfig, task: Task) -> dict[str, ImageSet]:

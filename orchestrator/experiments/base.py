@@ -52,6 +52,7 @@ Preset = Callable[[str, str, str], Overrides]
 class Experiments:
     name: str  # the system; MLflow experiments are named "<name>-<ablation>-<task>"
     space: str  # the search space its presets are written for
+    method: str  # the method a trial of that space runs when none is named
     presets: Mapping[str, Preset]
     # ablation name -> builder (task, options such as lambdas) -> Ablation
     ablations: Mapping[str, Callable[..., Ablation]]

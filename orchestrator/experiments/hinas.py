@@ -186,7 +186,7 @@ def describe_setting(setting: str) -> tuple[float, str]:
 
 
 EXPERIMENTS.register(Experiments(
-    name="hinas", space=SPACE, presets={"smoke": smoke, "paper": paper},
+    name="hinas", space=SPACE, method=METHOD, presets={"smoke": smoke, "paper": paper},
     ablations={"lwas": lwas, "width": width, "ssim": ssim, "cellsharing": cellsharing, "lambda": lambda_sweep},
     layout=layout,
 ))

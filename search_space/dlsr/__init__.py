@@ -5,7 +5,7 @@ import itertools
 import math
 import random
 
-from ..core import SAMPLER, SINGLE_PATH, SPACES, NetworkIO, SearchSpace, count_parameters
+from ..core import PARAMETER_PENALTY, SAMPLER, SINGLE_PATH, SPACES, NetworkIO, SearchSpace, count_parameters
 from .cell import ESA_MIN_SIZE
 from .genotype import FIRST_SEARCHED_CELL, Genotype
 from .network import DerivedNet
@@ -41,7 +41,7 @@ class DLSRSpace(SearchSpace):
     name = "dlsr"
     config_class = DLSRConfig
     genotype_class = Genotype
-    capabilities = frozenset({SINGLE_PATH, SAMPLER})
+    capabilities = frozenset({SINGLE_PATH, SAMPLER, PARAMETER_PENALTY})
     min_input_size = ESA_MIN_SIZE
 
     def check(self, cfg: DLSRConfig, io: NetworkIO) -> None:

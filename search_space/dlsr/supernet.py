@@ -17,7 +17,7 @@ from ..core import Supernet as SupernetBase
 from .cell import LAYERS, DistillationCell, lrelu
 from .genotype import FIRST_SEARCHED_CELL, Genotype
 from .network import DerivedNet, DLSRBody
-from .ops import PRIMITIVES, PlainConv, make_op, merged_plain_kernel
+from .ops import PENALTY_COSTS, PRIMITIVES, PlainConv, make_op, merged_plain_kernel
 from .space import DLSRConfig
 
 ARCH_INIT_SCALE = 1e-3
@@ -111,6 +111,14 @@ class Supernet(SupernetBase, DLSRBody):
             inputs = tuple(tuple(sorted(int(j) + 1 for j in beta.topk(min(cfg.inputs_kept, len(beta))).indices))
                            for beta in self.betas)
         return Genotype(cell=cell, inputs=inputs, cells=cfg.cells, rgb_range=cfg.rgb_range)
+
+    def parameter_penalty(self) -> torch.Tensor:
+        """sum over layers and ops of softmax(alpha) * cost / sum(costs) (dlsr-spec section 2); 0 without cell
+        search."""
+        if self.alpha is None:
+            return self.stem.weight.new_zeros(())
+        costs = torch.tensor(PENALTY_COSTS, device=self.alpha.device, dtype=self.alpha.dtype)
+        return (F.softmax(self.alpha, dim=-1) * costs).sum() / costs.sum()
 
     def arch_weights(self) -> dict[str, torch.Tensor]:
         weights = {}

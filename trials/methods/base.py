@@ -18,7 +18,7 @@ from search_space.registry import Registry
 from trials.evaluate import Evaluation, evaluate_model
 from trials.losses import LossFunction, checked_loss
 from trials.metrics import Protocol
-from trials.optim import clipped_step
+from trials.optim import clipped_step, make_optimizer
 
 if TYPE_CHECKING:  # annotations only: the config module imports this one
     from trials.config import SearchConfig, TrialConfig
@@ -51,12 +51,14 @@ class SearchMethod(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[MethodConfig]]
     requires: ClassVar[frozenset[str]] = frozenset()  # space capabilities (search_space.core) it needs
+    # The architecture step comes after the step's weight step (DLSR) instead of before it (HiNAS).
+    arch_after_weights: ClassVar[bool] = False
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
         loop = ctx.loop
-        self.w_optimizer = torch.optim.SGD(self.supernet.weight_parameters(), lr=loop.w_lr,
-                                           momentum=loop.w_momentum, weight_decay=loop.w_weight_decay)
+        self.w_optimizer = make_optimizer(loop.w_optimizer, self.supernet.weight_parameters(), loop.w_lr,
+                                          loop.w_momentum, loop.w_betas, loop.w_weight_decay)
 
     @classmethod  # noqa: B027 - optional hook
     def check(cls, config: MethodConfig, trial: "TrialConfig") -> None:
@@ -67,8 +69,9 @@ class SearchMethod(ABC):
         """Whether ``arch_step`` runs in this (0-based) epoch: the loop then draws Train A batches."""
         return False
 
-    def arch_step(self, batch: Batch, where: str) -> None:  # noqa: B027 - optional hook
-        """Update architecture parameters on a Train A batch. Default: nothing."""
+    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:  # noqa: B027 - optional hook
+        """Update architecture parameters on a Train A batch (``weight_batch``: this step's Train W batch).
+        Default: nothing."""
 
     @abstractmethod
     def weight_step(self, batch: Batch, step: int, where: str) -> float:
@@ -89,6 +92,10 @@ class SearchMethod(ABC):
     def arch_weights(self) -> dict[str, torch.Tensor]:
         """Architecture weights worth a picture at the best epoch ({} when the method trains none)."""
         return self.supernet.arch_weights()
+
+    def final_arch_weights(self, best: dict) -> dict[str, torch.Tensor]:
+        """The architecture weights of the final genotype (for heat maps). Default: the best epoch's."""
+        return best.get("arch_weights") or {}
 
     def final_genotype(self, pairs, best: dict) -> tuple[Genotype, Evaluation | None]:
         """The search result and the validation that chose it (None: the best epoch's, kept by the loop)."""
@@ -120,7 +127,7 @@ class SearchMethod(ABC):
         return checked_loss(self.ctx.loss, output, target, where)
 
     def sgd_step(self, loss: torch.Tensor) -> None:
-        """The weights' SGD step; architecture parameters get no gradients."""
+        """The weights' optimiser step; architecture parameters get no gradients."""
         clipped_step(self.w_optimizer, loss, self.w_optimizer.param_groups[0]["params"], self.ctx.loop.grad_clip)
 
     def evaluate(self, pairs, forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Evaluation:

@@ -44,7 +44,7 @@ class HiNAS(SearchMethod):
     def wants_arch_step(self, epoch: int) -> bool:
         return epoch >= self.config.warmup_epochs
 
-    def arch_step(self, batch: Batch, where: str) -> None:
+    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
         x, y = batch
         # Only the architecture parameters: the weights are frozen during this step's forward so that no op,
         # including the custom autograd functions of search_space/depthwise.py, computes weight gradients.

@@ -72,6 +72,10 @@ class Task(ABC):
     def metric_condition(self, test_set: str, condition: int) -> str:
         """The name of one (test set, condition) cell in metric names: 'sigma30', 'set5_x4'."""
 
+    def condition_key(self, condition: int) -> str:
+        """A condition without a test set, for per-network metrics: 'sigma30', 'scale4'."""
+        return f"{self.condition_column}{condition}"
+
     @abstractmethod
     def parse_condition(self, metric_condition: str) -> tuple[str | None, int] | None:
         """(test set or None, condition) of a metric condition this task writes; None if it is not one."""

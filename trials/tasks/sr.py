@@ -6,6 +6,7 @@ LR inputs are the data set's LR files where it has them, else bicubic downsampli
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from search_space import NetworkIO
 from trials.data import ImageSet, PatchSampler
@@ -52,7 +53,9 @@ class SuperResolution(Task):
         return {name: str(benchmark_folder(data.test_root, name)) for name in data.test_sets}
 
     def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
-        return {"data.kind": "div2k", "data.root": root, "data.test_sets": "set5,set14,bsd100,urban100",
+        """DIV2K, or DF2K where the folder also holds Flickr2K (as DLSR trains), tested on the benchmarks."""
+        kind = "df2k" if any((Path(root) / sub).is_dir() for sub in ("Flickr2K_HR", "Flickr2K")) else "div2k"
+        return {"data.kind": kind, "data.root": root, "data.test_sets": "set5,set14,bsd100,urban100",
                 "data.test_root": test_root or root}
 
     def sampler(self, cfg: SRConfig, images: ImageSet, crop_size: int, batch_size: int, seed: int,

@@ -1,0 +1,108 @@
+"""DLSR's search (dlsr-spec section 2): first-order DARTS on both levels. Each step: the weights' step on a
+Train W batch, then, after the warm-up, one Adam step on alpha/beta on the architecture loss
+L(train batch) + L(Train A batch) + P (the parameter penalty). The last epoch's derivation is the result.
+
+The authors' P is computed from detached values, so it never moves alpha: ``param_penalty=detached`` keeps
+that (the number is added, the gradient is not), ``differentiable`` lets ``penalty_weight * P`` steer.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from search_space import PARAMETER_PENALTY
+from trials.evaluate import Evaluation
+from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod, frozen
+
+ARCH_LOSSES = ("train+val", "val")
+PENALTIES = ("detached", "differentiable", "off")
+SELECTIONS = ("last", "best")
+
+
+@dataclass(frozen=True)
+class DLSRMethodConfig(MethodConfig):
+    name: str = "dlsr"
+    warmup_epochs: int = 21  # weights only; the authors' code steps alpha/beta when the 0-based epoch is > 20
+    a_lr: float = 3e-4
+    a_betas: tuple[float, float] = (0.5, 0.999)
+    a_weight_decay: float = 1e-8
+    arch_loss: str = "train+val"  # the authors' code: L(train batch) + L(arch batch); "val": L(arch batch)
+    param_penalty: str = "detached"  # detached (the code: no effect) | differentiable | off
+    penalty_weight: float = 1.0  # the paper's lambda is unknown
+    select: str = "last"  # last: the final epoch's derivation (the code has no best-epoch rule) | best: validated
+
+    def __post_init__(self) -> None:
+        for key, value, valid in (("arch_loss", self.arch_loss, ARCH_LOSSES),
+                                  ("param_penalty", self.param_penalty, PENALTIES),
+                                  ("select", self.select, SELECTIONS)):
+            if value not in valid:
+                raise ValueError(f"method.{key}={value!r}; valid: {', '.join(valid)}")
+        if self.warmup_epochs < 0 or self.a_lr <= 0 or self.penalty_weight < 0:
+            raise ValueError("method.warmup_epochs >= 0, method.a_lr > 0 and method.penalty_weight >= 0 needed")
+
+
+@METHODS.register
+class DLSR(SearchMethod):
+    name = "dlsr"
+    config_class = DLSRMethodConfig
+    requires = frozenset({PARAMETER_PENALTY})
+    arch_after_weights = True
+
+    def __init__(self, config: DLSRMethodConfig, ctx: SearchContext):
+        super().__init__(config, ctx)
+        self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr, betas=config.a_betas,
+                                            weight_decay=config.a_weight_decay)
+        self._last_validation: tuple[int | None, Evaluation | None] = (None, None)  # (0-based epoch, result)
+
+    @classmethod
+    def check(cls, config: DLSRMethodConfig, trial) -> None:
+        if config.warmup_epochs >= trial.search.epochs:
+            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
+                             f"search.epochs={trial.search.epochs}")
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"w": self.w_optimizer, "a": self.a_optimizer}
+
+    def wants_arch_step(self, epoch: int) -> bool:
+        return epoch >= self.config.warmup_epochs
+
+    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+        x, y = batch
+        loss = self.loss(self.supernet(x), y, where + " (weight step)")
+        self.sgd_step(loss)
+        return float(loss.detach())
+
+    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
+        with frozen(self.supernet.weight_parameters()):  # the authors clear these gradients; we never make them
+            loss = self.arch_loss(batch, weight_batch, where + " (architecture step)")
+            self.a_optimizer.zero_grad(set_to_none=True)
+            loss.backward(inputs=self.supernet.arch_parameters())
+        self.a_optimizer.step()
+
+    def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
+        cfg = self.config
+        loss = self.loss(self.supernet(batch[0]), batch[1], where)
+        if cfg.arch_loss == "train+val":
+            loss = loss + self.loss(self.supernet(weight_batch[0]), weight_batch[1], where)
+        if cfg.param_penalty != "off":
+            penalty = cfg.penalty_weight * self.supernet.parameter_penalty()
+            loss = loss + (penalty.detach() if cfg.param_penalty == "detached" else penalty)
+        return loss
+
+    def validate(self, pairs, epoch: int) -> Evaluation:
+        self._last_validation = (epoch, self.evaluate(pairs))
+        return self._last_validation[1]
+
+    def current_genotype(self):
+        return self.supernet.derive()
+
+    def final_genotype(self, pairs, best: dict):
+        if self.config.select == "best":
+            return super().final_genotype(pairs, best)
+        epoch, result = self._last_validation
+        if epoch != self.ctx.loop.epochs - 1:  # the last epoch was not validated (or ran before a resume)
+            result = self.evaluate(pairs)
+        return self.supernet.derive(), result
+
+    def final_arch_weights(self, best: dict) -> dict[str, torch.Tensor]:
+        return super().final_arch_weights(best) if self.config.select == "best" else self.supernet.arch_weights()
