@@ -270,3 +270,25 @@ def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> d
                 return done
         time.sleep(1)
     raise AssertionError(f"fewer than {count} finished trials in {cwd}")
+
+
+def test_sr_systems_puts_hinas_and_dlsr_side_by_side_with_their_complexity(tmp_path):
+    """The table no paper has: both systems at x2/x3/x4 on the same data, with params and Mult-Adds."""
+    result = orchestrator(tmp_path, "ablation", "sr-systems", "--task", "sr", "--seeds", "0")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| HiNAS", "| DLSR"))]
+    assert [r.split("|")[1].strip() for r in rows] == ["HiNAS", "DLSR"]
+    assert "Mult-Adds (G)" in result.stdout
+    _, children = child_runs(tmp_path, "dlsr-sr-systems-sr")
+    assert sorted(r.data.tags[M.TAG_SPACE] for r in children) == ["dlsr", "hinas"]
+    for run in children:
+        scales = {f"{M.MULT_ADDS_G}_scale{s}" for s in (2, 3, 4)} | {f"psnr_builtin_x{s}" for s in (2, 3, 4)}
+        assert scales <= set(run.data.metrics), run.data.tags[M.TAG_SPACE]
+        artifacts = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id)}
+        assert {"genotype.json", "architecture.png", "alpha.png", "beta.png"} <= artifacts
+        networks = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "networks")}
+        assert networks == {f"networks/network_scale{s}.pt" for s in (2, 3, 4)}
+    dlsr = next(r for r in children if r.data.tags[M.TAG_SPACE] == "dlsr")
+    assert dlsr.data.metrics[f"{M.MULT_ADDS_G}_scale2"] > dlsr.data.metrics[f"{M.MULT_ADDS_G}_scale4"]
+    again = orchestrator(tmp_path, "table", "sr-systems", "--task", "sr")
+    assert again.returncode == 0 and [line for line in again.stdout.splitlines() if line.startswith("| DLSR")]

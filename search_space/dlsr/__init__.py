@@ -68,7 +68,9 @@ class DLSRSpace(SearchSpace):
             + ("" if cfg.cell_search else f", fixed ops {cfg.fixed_ops}"),
             f"  network search: {cfg.network_search}" + (
                 f" (beta over earlier cells for B3..B{cfg.cells})" if cfg.network_search else " (chain)"),
-            f"  supernet: {count_parameters(net):,} weights; discrete architectures: {num_architectures(cfg):,}",
+            f"  supernet: {sum(p.numel() for p in net.weight_parameters()):,} weights + "
+            f"{sum(p.numel() for p in net.arch_parameters())} architecture parameters; "
+            f"discrete architectures: {num_architectures(cfg):,}",
             f"  derived nets at width {width} over {samples} random genotypes: "
             f"{derived[0]:,}-{derived[-1]:,} weights (median {derived[samples // 2]:,})",
         ])
