@@ -148,3 +148,11 @@ def test_sr_data_folder_with_flickr2k_is_read_as_df2k(tmp_path):
     assert sr.data_overrides(str(tmp_path), None)["data.kind"] == "div2k"
     (tmp_path / "Flickr2K" / "Flickr2K_HR").mkdir(parents=True)
     assert sr.data_overrides(str(tmp_path), None)["data.kind"] == "df2k"
+
+
+def test_alpha_and_beta_probabilities_are_logged_every_epoch():
+    metrics = make_method(tiny_config(), torch.device("cpu")).epoch_metrics()
+    assert len(metrics) == 3 * 9 + (2 + 3 + 4 + 5)
+    assert sum(v for k, v in metrics.items() if k.startswith("alpha_1_")) == pytest.approx(1)
+    assert sum(v for k, v in metrics.items() if k.startswith("beta_B6_")) == pytest.approx(1)
+    assert "alpha_3_sep_conv_5x5" in metrics and "beta_B4_B3" in metrics

@@ -50,7 +50,7 @@ def run_search(method: SearchMethod, work: Workload, state: SearchState, device:
     net.train()
     while state.epoch < cfg.epochs:
         start = time.perf_counter()
-        metrics = _train_epoch(method, work, state.epoch, device)
+        metrics = _train_epoch(method, work, state.epoch, device) | method.epoch_metrics()
         if state.epoch + 1 >= cfg.eval_from_epoch:
             metrics.update(_validate(method, work, state))
         state.seconds += time.perf_counter() - start

@@ -81,6 +81,10 @@ class SearchMethod(ABC):
     def validate(self, pairs, epoch: int) -> Evaluation:
         """Scores the current supernet on validation pairs (for curves and best-epoch selection)."""
 
+    def epoch_metrics(self) -> dict[str, float]:
+        """Extra numbers logged after every search epoch (e.g. DLSR's alpha/beta probabilities). Default: none."""
+        return {}
+
     def score(self, result: Evaluation) -> float:
         """What ranks validations (higher is better). Default: SSIM + PSNR/100 (hinas-spec section 8)."""
         return result.ssim + result.psnr / 100

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from search_space import PARAMETER_PENALTY
+from search_space.dlsr import PRIMITIVES
 from trials.evaluate import Evaluation
 from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod, frozen
 
@@ -88,6 +89,18 @@ class DLSR(SearchMethod):
             penalty = cfg.penalty_weight * self.supernet.parameter_penalty()
             loss = loss + (penalty.detach() if cfg.param_penalty == "detached" else penalty)
         return loss
+
+    def epoch_metrics(self) -> dict[str, float]:
+        """alpha's and beta's probabilities after the epoch (the spec logs them every epoch): alpha_<layer>_<op>,
+        beta_B<k>_B<j>; the genotype they derive is their argmax / top-k."""
+        metrics = {}
+        for name, weights in self.supernet.arch_weights().items():
+            if name == "alpha":
+                metrics |= {f"alpha_{layer + 1}_{op}": float(p) for layer, row in enumerate(weights)
+                            for op, p in zip(PRIMITIVES, row, strict=True)}
+            else:
+                metrics |= {f"{name}_B{j + 1}": float(p) for j, p in enumerate(weights)}
+        return metrics
 
     def validate(self, pairs, epoch: int) -> Evaluation:
         self._last_validation = (epoch, self.evaluate(pairs))
