@@ -3,7 +3,8 @@ derived network's training step at the same batch and (b) a plain DARTS-style su
 
 Default: nf=48, 6 cells, batch 64 of 32x32 LR patches (64 px HR at x2), 3 RGB channels (dlsr-spec 2).
 - ours: search_space/dlsr's supernet (the plain convs of a mixed layer as one conv with the weighted sum of
-  their kernels, one ReLU shared by the sep/dil ops);
+  their kernels, one ReLU shared by the sep/dil ops); with ``space.recompute`` mixed layers keep only their
+  input for backward and run again there;
 - darts: the same supernet and weights, every mixed layer computing sum_k w_k op_k(x) with all nine ops run
   on their own (each with its own ReLU), as DARTS-style code does;
 - derived: the authors' second network (conv_1x1, sep_conv_7x7, sep_conv_5x5; B3<-{1,2} ...) at nf=48.
@@ -45,7 +46,7 @@ def build(variant: str, batch: int):
         return net, list(net.parameters())
     if variant == "darts":
         MixedLayer.forward = darts_mixed_forward
-    net = Supernet(DLSRConfig(), io)
+    net = Supernet(DLSRConfig(recompute=variant == "recompute"), io)
     return net, list(net.parameters())  # weights and alpha/beta both get gradients, as in an arch step
 
 
@@ -89,7 +90,8 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
             "weights": sum(p.numel() for p in params), "threads": torch.get_num_threads()}
 
 
-VARIANTS = {"ours": "DLSR supernet (ours)", "darts": "DARTS-style supernet", "derived": "derived net"}
+VARIANTS = {"ours": "DLSR supernet (ours)", "recompute": "ours, space.recompute", "darts": "DARTS-style supernet",
+            "derived": "derived net"}
 
 
 def run_child(args, variant: str) -> dict:
@@ -126,6 +128,7 @@ def main() -> None:
               f"{r['saved_gib']:6.2f} GiB  peak RSS {r['peak_rss_gib']:6.2f} GiB  weights {r['weights']:,}  "
               f"threads {r['threads']}")
     for name, slow, fast in (("DARTS-style / ours", rows["darts"], rows["ours"]),
+                             ("ours / ours with recompute", rows["ours"], rows["recompute"]),
                              ("ours / derived net", rows["ours"], rows["derived"])):
         ratio = {key: slow[key] / fast[key] for key in ("seconds", "saved_gib", "peak_rss_gib")}
         print(f"  {name}: time x{ratio['seconds']:.2f}, saved activations x{ratio['saved_gib']:.2f}, "

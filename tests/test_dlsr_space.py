@@ -136,3 +136,14 @@ def test_attention_refuses_inputs_below_15_px():
     assert esa(torch.rand(1, 8, 15, 15)).shape == (1, 8, 15, 15)
     with pytest.raises(ValueError, match="at least 15x15"):
         esa(torch.rand(1, 8, 14, 20))
+
+
+def test_recomputing_mixed_layers_gives_the_same_gradients():
+    x = torch.rand(2, 3, 16, 16)
+    grads = []
+    for recompute in (False, True):
+        torch.manual_seed(0)
+        net = Supernet(DLSRConfig(width=4, recompute=recompute), NetworkIO(3, 3, 2))
+        grads.append(torch.autograd.grad(net(x).square().mean(), list(net.parameters())))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)

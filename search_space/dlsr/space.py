@@ -19,6 +19,7 @@ class DLSRConfig(SpaceConfig):
     network_search: bool = True  # False: each cell takes the previous one's output (RFDN's wiring)
     inputs_kept: int = 2  # inputs of each cell from B3 in the derived network (top-k of its beta)
     rgb_range: float = 255.0  # the authors' nets see 0..255 images; ours scale [0, 1] inputs inside
+    recompute: bool = False  # mixed layers keep only their input for backward and run again there
 
     def __post_init__(self) -> None:
         if self.width < 2 or self.cells < 2 or self.inputs_kept < 1 or self.rgb_range <= 0:

@@ -11,6 +11,7 @@ Architecture parameters start at 1e-3 N(0, 1) as the authors'.
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from ..core import NetworkIO
 from ..core import Supernet as SupernetBase
@@ -24,15 +25,22 @@ ARCH_INIT_SCALE = 1e-3
 
 
 class MixedLayer(nn.Module):
-    """All nine candidate ops on one input, weighted."""
+    """All nine candidate ops on one input, weighted. ``recompute``: keep only the input for backward and
+    run the layer again there (about a third more compute, a fraction of the activation memory)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, recompute: bool = False):
         super().__init__()
+        self.recompute = recompute
         self.ops = nn.ModuleDict({name: make_op(name, channels) for name in PRIMITIVES})
         self._plain = [i for i, op in enumerate(self.ops.values()) if isinstance(op, PlainConv)]
         self._activated = [i for i in range(len(PRIMITIVES)) if i not in self._plain]
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if self.recompute and torch.is_grad_enabled():
+            return checkpoint(self._mixed, x, weights, use_reentrant=False)
+        return self._mixed(x, weights)
+
+    def _mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         ops = list(self.ops.values())
         plain = [ops[i] for i in self._plain]
         kernel = merged_plain_kernel(plain, weights[self._plain])
@@ -49,7 +57,7 @@ class MixedLayer(nn.Module):
 class Supernet(SupernetBase, DLSRBody):
     def __init__(self, cfg: DLSRConfig, io: NetworkIO):
         width = cfg.width
-        layers = (lambda: [MixedLayer(width) for _ in range(LAYERS)]) if cfg.cell_search else (
+        layers = (lambda: [MixedLayer(width, cfg.recompute) for _ in range(LAYERS)]) if cfg.cell_search else (
             lambda: [make_op(op, width) for op in cfg.fixed_ops])
         cells = [DistillationCell(width, layers()) for _ in range(cfg.cells)]
         fusions = [nn.Conv2d(width * (k - 1), width, 1) for k in self._searched_cells(cfg)] \
