@@ -74,17 +74,16 @@ def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) ->
     """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
     parameters (M) and Mult-Adds (G, at a 1280x720 output)."""
     task, out, seconds = TASKS.get(cfg.task.name), {}, []
-    protocol, scale = task.protocol(cfg.task, condition), task.io(cfg.task, condition).scale
+    protocol, io = task.protocol(cfg.task, condition), task.io(cfg.task, condition)
     for name, image_set in work.test_sets.items():
         pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
         key = task.metric_condition(name, condition)
-        result = evaluate_model(net, pairs, protocol, scale, tile=cfg.retrain.eval_tile)
+        result = evaluate_model(net, pairs, protocol, io.scale, tile=cfg.retrain.eval_tile)
         out[M.psnr(key)], out[M.ssim(key)] = result.psnr, result.ssim
         seconds.append(result.seconds_per_image)
     out[M.INFERENCE_MS] = 1000 * sum(seconds) / len(seconds)
-    io, key = task.io(cfg.task, condition), task.condition_key(condition)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
     out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, input_size(io.scale)) / 1e9
     for metric in (M.PARAMS_M, M.MULT_ADDS_G):
-        out[M.per_condition(metric, key)] = out[metric]
+        out[M.per_condition(metric, task.condition_key(condition))] = out[metric]
     return out

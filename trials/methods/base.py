@@ -152,4 +152,43 @@ def frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+class DifferentiableMethod(SearchMethod):
+    """First-order DARTS-style methods (HiNAS, DLSR): the whole relaxed supernet trains on every weight step,
+    and after ``config.warmup_epochs`` an Adam step (``a_lr``, ``a_betas``, ``a_weight_decay``) moves the
+    architecture parameters on the loss ``arch_loss`` computes."""
+
+    def __init__(self, config: MethodConfig, ctx: SearchContext):
+        super().__init__(config, ctx)
+        self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr,
+                                            betas=config.a_betas, weight_decay=config.a_weight_decay)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"w": self.w_optimizer, "a": self.a_optimizer}
+
+    def wants_arch_step(self, epoch: int) -> bool:
+        return epoch >= self.config.warmup_epochs
+
+    @abstractmethod
+    def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
+        """The architecture step's loss on a Train A batch (and this step's Train W batch)."""
+
+    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
+        # Only the architecture parameters: the weights are frozen during this step's forward so that no op,
+        # including the custom autograd functions of search_space/depthwise.py, computes weight gradients.
+        with frozen(self.supernet.weight_parameters()):
+            loss = self.arch_loss(batch, weight_batch, where + " (architecture step)")
+            self.a_optimizer.zero_grad(set_to_none=True)
+            loss.backward(inputs=self.supernet.arch_parameters())
+        self.a_optimizer.step()
+
+    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+        x, y = batch
+        loss = self.loss(self.supernet(x), y, where + " (weight step)")
+        self.sgd_step(loss)
+        return float(loss.detach())
+
+    def current_genotype(self) -> Genotype:
+        return self.supernet.derive()
+
+
 METHODS: Registry[type[SearchMethod]] = Registry("search method")

@@ -13,7 +13,7 @@ import torch
 from search_space import PARAMETER_PENALTY
 from search_space.dlsr import PRIMITIVES
 from trials.evaluate import Evaluation
-from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod, frozen
+from trials.methods.base import METHODS, Batch, DifferentiableMethod, MethodConfig, SearchContext
 
 ARCH_LOSSES = ("train+val", "val")
 PENALTIES = ("detached", "differentiable", "off")
@@ -43,7 +43,7 @@ class DLSRMethodConfig(MethodConfig):
 
 
 @METHODS.register
-class DLSR(SearchMethod):
+class DLSR(DifferentiableMethod):
     name = "dlsr"
     config_class = DLSRMethodConfig
     requires = frozenset({PARAMETER_PENALTY})
@@ -51,8 +51,6 @@ class DLSR(SearchMethod):
 
     def __init__(self, config: DLSRMethodConfig, ctx: SearchContext):
         super().__init__(config, ctx)
-        self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr, betas=config.a_betas,
-                                            weight_decay=config.a_weight_decay)
         self._last_validation: tuple[int | None, Evaluation | None] = (None, None)  # (0-based epoch, result)
 
     @classmethod
@@ -61,26 +59,9 @@ class DLSR(SearchMethod):
             raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
                              f"search.epochs={trial.search.epochs}")
 
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"w": self.w_optimizer, "a": self.a_optimizer}
-
-    def wants_arch_step(self, epoch: int) -> bool:
-        return epoch >= self.config.warmup_epochs
-
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
-        x, y = batch
-        loss = self.loss(self.supernet(x), y, where + " (weight step)")
-        self.sgd_step(loss)
-        return float(loss.detach())
-
-    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
-        with frozen(self.supernet.weight_parameters()):  # the authors clear these gradients; we never make them
-            loss = self.arch_loss(batch, weight_batch, where + " (architecture step)")
-            self.a_optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=self.supernet.arch_parameters())
-        self.a_optimizer.step()
-
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
+        """The authors' L(Train A batch) + L(this step's train batch) + P; the weights are frozen meanwhile,
+        where the authors compute their gradients and clear them."""
         cfg = self.config
         loss = self.loss(self.supernet(batch[0]), batch[1], where)
         if cfg.arch_loss == "train+val":
@@ -105,9 +86,6 @@ class DLSR(SearchMethod):
     def validate(self, pairs, epoch: int) -> Evaluation:
         self._last_validation = (epoch, self.evaluate(pairs))
         return self._last_validation[1]
-
-    def current_genotype(self):
-        return self.supernet.derive()
 
     def final_genotype(self, pairs, best: dict):
         if self.config.select == "best":

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod, frozen
+from trials.methods.base import METHODS, Batch, DifferentiableMethod, MethodConfig
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,9 @@ class HinasMethodConfig(MethodConfig):
 
 
 @METHODS.register
-class HiNAS(SearchMethod):
+class HiNAS(DifferentiableMethod):
     name = "hinas"
     config_class = HinasMethodConfig
-
-    def __init__(self, config: HinasMethodConfig, ctx: SearchContext):
-        super().__init__(config, ctx)
-        self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr,
-                                            betas=config.a_betas, weight_decay=config.a_weight_decay)
 
     @classmethod
     def check(cls, config: HinasMethodConfig, trial) -> None:
@@ -38,30 +33,9 @@ class HiNAS(SearchMethod):
             raise ValueError(f"method.warmup_epochs={config.warmup_epochs} exceeds search.epochs="
                              f"{trial.search.epochs}")
 
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {"w": self.w_optimizer, "a": self.a_optimizer}
-
-    def wants_arch_step(self, epoch: int) -> bool:
-        return epoch >= self.config.warmup_epochs
-
-    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
+    def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         x, y = batch
-        # Only the architecture parameters: the weights are frozen during this step's forward so that no op,
-        # including the custom autograd functions of search_space/depthwise.py, computes weight gradients.
-        with frozen(self.supernet.weight_parameters()):
-            loss = self.loss(self.supernet(x), y, where + " (architecture step)")
-            self.a_optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=self.supernet.arch_parameters())
-        self.a_optimizer.step()
-
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
-        x, y = batch
-        loss = self.loss(self.supernet(x), y, where + " (weight step)")
-        self.sgd_step(loss)
-        return float(loss.detach())
+        return self.loss(self.supernet(x), y, where)
 
     def validate(self, pairs, epoch: int):
         return self.evaluate(pairs)
-
-    def current_genotype(self):
-        return self.supernet.derive()
