@@ -3,9 +3,10 @@
 Importing this package fills ``SPACES`` with every space below.
 """
 
-from . import dlsr, hinas  # noqa: F401 - registers the spaces
+from . import autoderain, dlsr, hinas  # noqa: F401 - registers the spaces
 from .core import (
     PARAMETER_PENALTY,
+    RELAXATION,
     SAMPLER,
     SINGLE_PATH,
     SPACES,
@@ -23,6 +24,7 @@ from .core import (
 SPACES.default = "hinas"
 
 __all__ = [
-    "PARAMETER_PENALTY", "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace", "SpaceConfig",
+    "PARAMETER_PENALTY", "RELAXATION", "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace",
+    "SpaceConfig",
     "Supernet", "count_parameters", "genotype_from_dict", "genotype_from_json", "load_genotype",
 ]

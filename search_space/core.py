@@ -21,6 +21,9 @@ from .registry import Registry
 SINGLE_PATH = "single_path"  # supernet.forward_path(x, genotype): one discrete architecture on shared weights
 SAMPLER = "sampler"  # space.sample(cfg, rng): a uniform draw from the discrete space
 PARAMETER_PENALTY = "parameter_penalty"  # supernet.parameter_penalty(): expected op cost under the relaxation
+# supernet.relaxation = "discrete" (forward at prox(a), one path) | "softmax" (every op, mixed); project_() clips
+# a to its box; forward_selected(x): the derived architecture's path; op_parameter_counts(): (blocks, ops) costs
+RELAXATION = "relaxation"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,10 @@ class SearchSpace(ABC):
 
     def sample(self, cfg: SpaceConfig, rng: random.Random) -> Genotype:
         raise NotImplementedError(f"search space {self.name} has no uniform sampler")
+
+    def named_genotypes(self, cfg: SpaceConfig) -> dict[str, Genotype]:
+        """Fixed architectures of this space by name (e.g. a hand-designed baseline); default: none."""
+        return {}
 
     @abstractmethod
     def describe(self, cfg: SpaceConfig, io: NetworkIO, width: int, samples: int = 200) -> str:
