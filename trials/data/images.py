@@ -19,17 +19,20 @@ BT601_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 @dataclass(frozen=True)
 class ImageSet:
-    """Images of one data set split, with LR versions for the scales found on disk (SR sets only)."""
+    """Images (clean targets) of one data set split, with the inputs aligned to them that are read or made once
+    at load: LR versions per SR scale, or at scale 1 the degraded inputs of a paired set (the rainy images of a
+    deraining set), so patches and evaluation cut both sides of a pair from the same decoded arrays."""
 
     name: str
     images: list[np.ndarray]
     names: tuple[str, ...]  # file stems (or built-in names), for reports and error messages
-    lr: dict[int, list[np.ndarray]] = field(default_factory=dict)  # scale -> LR images aligned to images
+    lr: dict[int, list[np.ndarray]] = field(default_factory=dict)  # scale -> inputs aligned to images (1: rainy)
 
     def pairs(self, scale: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(input, target) per image: (LR, HR cropped to a multiple of ``scale``), or (image, image) at 1."""
+        """(input, target) per image: at scale 1 (``lr[1][i]``, image) for a paired set, else (image, image)
+        (denoising adds its noise later); at s > 1 (LR, HR cropped to a multiple of ``scale``)."""
         if scale == 1:
-            return [(image, image) for image in self.images]
+            return list(zip(self.lr.get(1, self.images), self.images, strict=True))
         if scale not in self.lr:
             raise KeyError(f"{self.name} was loaded without x{scale} inputs; load it with scales=({scale},)")
         return [(lr, hr[: lr.shape[0] * scale, : lr.shape[1] * scale]) for lr, hr in
@@ -79,3 +82,12 @@ def _pixels(pil: Image.Image) -> np.ndarray:
     if pil.mode in ("1", "L", "LA"):
         return (np.asarray(pil.convert("L"), dtype=np.float32) / 255.0)[..., None]
     return np.asarray(pil.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def read_size(path: Path) -> tuple[int, int]:
+    """(height, width) from the header only: pair sizes are checked before a whole set is decoded."""
+    try:
+        with Image.open(path) as pil:
+            return pil.height, pil.width
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise DataError(f"{path}: cannot decode this image ({err}); replace or delete the file") from err
