@@ -1,4 +1,6 @@
-"""The entry points of the training pipeline: search/train images and test sets, built-in or from folders."""
+"""The entry points of the training pipeline: search/train images and test sets, built-in or from folders.
+
+Deraining kinds (``trials.data.derain``) load as paired sets at scale 1: clean ``images``, rainy ``lr[1]``."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -7,6 +9,13 @@ import numpy as np
 
 from trials.data.builtin import builtin_set
 from trials.data.degrade import align_lr, bicubic_downsample
+from trials.data.derain import (
+    DERAIN_KINDS,
+    DERAIN_TRAIN_KINDS,
+    derain_error,
+    find_derain_files,
+    read_derain_set,
+)
 from trials.data.errors import DataError
 from trials.data.images import ImageSet
 from trials.data.readers import (
@@ -20,8 +29,8 @@ from trials.data.readers import (
     lr_problem,
 )
 
-SEARCH_KINDS = ("builtin", "bsd500", "div2k", "df2k")
-TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS)
+SEARCH_KINDS = ("builtin", "bsd500", "div2k", "df2k", *DERAIN_TRAIN_KINDS)
+TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS, *DERAIN_KINDS)
 TEST_SET_NAMES = {"bsd500": "bsd200"}  # otherwise the kind is the name
 
 
@@ -33,19 +42,25 @@ def load_search_set(
     scales: Sequence[int] = (),
     min_size: int = 0,
     modcrop: bool = False,
+    pair_order: str = "gt,lq",
 ) -> ImageSet:
     """Search/train images, every file decoded now, with inputs aligned for every scale > 1 in ``scales``:
-    the folder's LR files where it has them, else bicubic downsampling (``ImageSet.pairs``).
+    the folder's LR files where it has them, else bicubic downsampling (``ImageSet.pairs``). A deraining kind
+    gives its (rainy, clean) pairs at scale 1 (``scales`` may hold only 1; ``modcrop`` does not apply), a split
+    sub-folder ``train/`` or ``training/`` being used where the folder itself holds no pairs.
 
     ``min_size``: the smallest side an image needs (the HR crop, ``crop_size * scale`` for SR).
     ``modcrop``: HR files of a folder without LR files at a scale may have sides that are not multiples of it;
     they are cropped bottom/right to one (``ImageSet.pairs``). False: such files are an error. The built-in
     set is always cropped so (its sizes are fixed by the code, not by files).
+    ``pair_order``: the halves of a rain800 file, left to right ("gt,lq": clean left, or "lq,gt").
     """
     if kind == "builtin":
         return _with_lr(_checked_size(builtin_set("search", color), [], min_size, kind), scales)
     if kind not in SEARCH_KINDS:
         raise DataError(f"{root}: {kind} is not a search/train set; use one of {', '.join(SEARCH_KINDS)}")
+    if kind in DERAIN_KINDS:
+        return _read_derain(kind, root, "search", color, scales, min_size, pair_order)
     return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size, modcrop)
 
 
@@ -60,9 +75,12 @@ def load_test_sets(
     color: bool,
     scales: Sequence[int] = (),
     modcrop: bool = False,
+    pair_order: str = "gt,lq",
 ) -> dict[str, ImageSet]:
-    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ...
-    Inputs are aligned for every scale > 1 in ``scales``, and ``modcrop`` applies, as in ``load_search_set``."""
+    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ...,
+    rain100h, ... Inputs are aligned for every scale > 1 in ``scales``, and ``modcrop`` and ``pair_order``
+    apply, as in ``load_search_set``; a deraining folder's split sub-folder is ``test/``, ``test_syn/`` or
+    ``testing/``."""
     sets = {}
     for kind, root in (sources or {"builtin": None}).items():
         if kind not in TEST_KINDS:
@@ -70,6 +88,8 @@ def load_test_sets(
         name = TEST_SET_NAMES.get(kind, kind)
         if kind == "builtin":
             sets[name] = _with_lr(builtin_set("test", color), scales)
+        elif kind in DERAIN_KINDS:
+            sets[name] = _read_derain(kind, root, "test", color, scales, 0, pair_order)
         else:
             found = find_files(kind, _required(root, kind))
             sets[name] = _read_set(kind, found, "test", color, scales, 0, modcrop)
@@ -94,6 +114,18 @@ def _read_set(
     lr = {s: _read_lr(found.lr[s], images, s, color, kind) for s in scales if s in found.lr}
     image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
     return _with_lr(_checked_size(image_set, paths, min_size, kind), scales)
+
+
+def _read_derain(
+    kind: str, root: Path | str | None, split: str, color: bool, scales: Sequence[int], min_size: int, order: str
+) -> ImageSet:
+    """A paired deraining set; the crop check names the rainy file (its clean one has the same size)."""
+    if any(s != 1 for s in scales):
+        raise DataError(f"{root}: {kind} is a deraining set, its pairs are at scale 1 only; scales "
+                        f"{tuple(scales)} were asked for: drop the SR scales for this task")
+    files = find_derain_files(kind, _required(root, kind), split)
+    return _checked_size(read_derain_set(files, color=color, order=order), [r for r, _ in files.pairs], min_size,
+                         kind)
 
 
 def _raise_problems(found: FoundFiles, kind: str, problems: list[str | None]) -> None:
@@ -129,5 +161,6 @@ def _checked_size(image_set: ImageSet, paths: list[Path], min_size: int, kind: s
         if min(image.shape[:2]) < min_size:
             where = paths[i] if paths else Path(f"builtin:{image_set.names[i]}")
             problem = f"image is {image.shape[0]}x{image.shape[1]}, smaller than the {min_size}px crop"
-            raise layout_error(where, kind, f"{problem}; remove it or lower the crop size")
+            error = derain_error if kind in DERAIN_KINDS else layout_error
+            raise error(where, kind, f"{problem}; remove it or lower the crop size")
     return image_set
