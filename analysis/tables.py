@@ -27,7 +27,8 @@ from trials import metric_names as mn
 METRICS = ("psnr", "ssim")
 BENCHMARK_ORDER = ("set5", "set14", "bsd100", "urban100", "manga109")
 TEST_SET_LABELS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "urban100": "Urban100",
-                   "manga109": "Manga109", "builtin": "built-in"}
+                   "manga109": "Manga109", "builtin": "built-in", "rain100l": "Rain100L", "rain100h": "Rain100H",
+                   "rain12": "Rain12", "rain1400": "Rain1400", "rain800": "Rain800"}
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
                 mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)"}

@@ -23,7 +23,7 @@ from trials.tasks import TASKS
 
 def condition_flags() -> tuple[str, ...]:
     """One flag per kind of condition the tasks have (--sigma, --scale, ...)."""
-    return tuple(dict.fromkeys(task.condition_column for _, task in TASKS.items()))
+    return tuple(dict.fromkeys(task.condition_column for _, task in TASKS.items() if not task.single_condition))
 
 
 def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:

@@ -19,7 +19,7 @@ from orchestrator.experiments import Setting
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
-from trials.config import flatten
+from trials.config import flatten, inferred_tags
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
@@ -88,7 +88,7 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
     key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if "lam" in params else "")
     tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.method.name,
             M.TAG_TASK: cfg.task.name, M.TAG_SPACE: cfg.space.name, M.TAG_TRIAL_ID: ctx.get_trial_id(),
-            M.TAG_NODE_ID: _node_id()}
+            M.TAG_NODE_ID: _node_id()} | inferred_tags(cfg)
     run = TrialRun(tracking, key, f"{name}-seed{seed}", tags)
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
     run.log_params(flatten(cfg))

@@ -99,6 +99,7 @@ class SearchSpace(ABC):
     # Genotype files written before genotypes named their space are read as this space's (one space only).
     reads_unnamed_genotypes: ClassVar[bool] = False
     min_input_size: ClassVar[int] = 1  # smallest input side (px) its networks accept, e.g. DLSR's attention
+    inferred_tag: ClassVar[str | None] = None  # its settings are our design, not a paper's: runs get this tag
 
     def check(self, cfg: SpaceConfig, io: NetworkIO) -> None:  # noqa: B027 - optional hook
         """Raises ValueError when the space cannot serve this task I/O (before anything is built)."""

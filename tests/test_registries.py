@@ -1,4 +1,4 @@
-"""Every compatible (task, space, method) runs the smoke pipeline end to end; where numbers were recorded
+"""Every (task, space, method) an ablation runs goes through the smoke pipeline end to end; where numbers were recorded
 before the registries existed (tests/golden/, HiNAS and RSWS on denoising and x4 SR, seed 0), the same
 command gives the same genotype and the same metrics."""
 
@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from orchestrator.experiments import EXPERIMENTS
+from orchestrator.experiments import EXPERIMENTS, presets_for
 from orchestrator.presets import preset_config
-from search_space import SPACES, load_genotype
+from search_space import load_genotype
 from trials import metric_names as M
-from trials.methods import METHODS
 from trials.pipeline import run_trial
 from trials.saved_network import load_network
 from trials.tasks import TASKS
@@ -25,13 +24,21 @@ SUMMARY_TIMING = {"search_time_s", "search_gpu_hours", "peak_memory_mb"}
 V1_RUN_TIME_FIELDS = ("task", "in_channels", "scale", "base_width", "lwas", "cell_sharing", "format_version")
 
 
-def has_presets(space: str) -> bool:
-    return any(e.space == space for _, e in EXPERIMENTS.items())
+def ablation_combinations() -> list[tuple[str, str, str]]:
+    """(task, space, method) of every setting of every ablation on each of its tasks (what users run; other
+    compatible combinations build through the same registries)."""
+    found = {}
+    for _, experiments in EXPERIMENTS.items():
+        for build in experiments.ablations.values():
+            for task in build(None).tasks:
+                for setting in build(task).settings:
+                    space = setting.overrides.get("space.name", experiments.space)
+                    method = setting.overrides.get("method.name", presets_for(space).method)
+                    found[(task, space, method)] = None
+    return sorted(found)
 
 
-COMBINATIONS = [(task, space, method) for task in TASKS.names() for space in SPACES.names()
-                for method in METHODS.names()
-                if METHODS.get(method).requires <= SPACES.get(space).capabilities and has_presets(space)]
+COMBINATIONS = ablation_combinations()
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda c: "-".join(c))
@@ -50,6 +57,8 @@ def smoke_run(request, tmp_path_factory):
 
 def test_registries_cover_the_built_systems():
     assert {(t, "hinas", m) for t in ("denoise", "sr") for m in ("hinas", "rsws")} <= set(COMBINATIONS)
+    assert {("sr", "dlsr", "dlsr"), ("derain", "autoderain", "mdarts"), ("derain", "autoderain", "darts"),
+            ("derain", "autoderain", "fixed"), ("derain", "hinas", "hinas")} <= set(COMBINATIONS)
 
 
 def test_smoke_pipeline_runs_and_keeps_each_retrained_network(smoke_run):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from search_space import SPACES, SpaceConfig
 from search_space.registry import Registry
+from trials.data.derain import PAIR_ORDERS
 from trials.data.split import SPLITS
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
@@ -28,10 +29,11 @@ from trials.tasks import TASKS, TaskConfig
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: str = "builtin"  # builtin | bsd500 | div2k | df2k (search/train images)
+    # builtin | bsd500 | div2k | df2k | rain100l | rain100h | rain12 | rain1400 | rain800 (search/train images)
+    kind: str = "builtin"
     root: str | None = None  # folder of `kind`; None for builtin
-    test_sets: tuple[str, ...] = ()  # benchmark kinds (set5, set14, bsd100, urban100, manga109)
-    test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, Set14/, ...)
+    test_sets: tuple[str, ...] = ()  # benchmark kinds (set5, set14, bsd100, urban100, manga109; rain100l, ...)
+    test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, Rain100L/, ...)
     max_test_images: int | None = None  # evaluate on the first N test images only (smoke runs)
     # Train W / Train A / Validation V: random (HiNAS: shuffled, V 2%) | ordered (DLSR: file order, W = the first
     # round(n * weight_fraction), A = V = from the last W image to the end: DF2K 1-3000 / 3000-3450).
@@ -40,8 +42,11 @@ class DataConfig:
     # HR sides not a multiple of a scale that has no LR files: cropped to one at load (benchmark modcrop)
     # if true, else an error naming the files.
     modcrop: bool = False
+    pair_order: str = "gt,lq"  # rain800's side-by-side files: clean left (gt,lq) or rainy left (lq,gt)
 
     def __post_init__(self) -> None:
+        if self.pair_order not in PAIR_ORDERS:
+            raise ValueError(f"data.pair_order must be one of {', '.join(PAIR_ORDERS)}, got {self.pair_order!r}")
         if self.split not in SPLITS:
             raise ValueError(f"unknown data.split {self.split!r}; valid: {', '.join(SPLITS)}")
         if not 0 < self.weight_fraction < 1:
@@ -67,7 +72,8 @@ class SearchConfig:
     w_schedule: str = "cosine"
     w_milestones: tuple[float, ...] = ()  # multistep: fractions of the epochs where the rate drops
     w_gamma: float = 0.5  # multistep: the factor at each milestone
-    grad_clip: float | None = 5.0  # by value; None: no clipping
+    grad_clip: float | None = 5.0  # None: no clipping
+    clip_mode: str = "value"  # value (HiNAS's reference) | norm (NASP/MDARTS)
     val_tile: int | None = None  # evaluate validation images in tiles of this size (None: whole image)
 
 
@@ -145,7 +151,8 @@ def validate(cfg: TrialConfig) -> None:
          f"unknown retrain.schedule {r.schedule!r}; valid: {', '.join(RETRAIN_SCHEDULES)}"),
         (s.w_optimizer in OPTIMIZERS and r.optimizer in OPTIMIZERS,
          f"search.w_optimizer and retrain.optimizer must be one of {', '.join(OPTIMIZERS)}"),
-        (r.clip_mode in CLIP_MODES, f"retrain.clip_mode must be one of {', '.join(CLIP_MODES)}"),
+        (r.clip_mode in CLIP_MODES and s.clip_mode in CLIP_MODES,
+         f"search.clip_mode and retrain.clip_mode must be one of {', '.join(CLIP_MODES)}"),
         (all(0 < m <= 1 for m in (*s.w_milestones, *r.milestones)) and 0 < s.w_gamma <= 1 and 0 < r.gamma <= 1,
          "milestones are fractions of the run in (0, 1] and gammas lie in (0, 1]"),
         (1 <= s.eval_from_epoch <= s.epochs, "search.eval_from_epoch must lie in [1, search.epochs]"),
@@ -199,6 +206,22 @@ def check_components(cfg: TrialConfig) -> None:
     space.check(cfg.space, TASKS.get(cfg.task.name).search_io(cfg.task))
     method.check(cfg.method, cfg)
     check_crops(cfg)
+
+
+def inferred_tags(cfg: TrialConfig) -> dict[str, str]:
+    """Tags marking our own design choices: a component whose paper does not give its settings names a tag
+    (``inferred_tag``, e.g. autoderain_inferred); its runs get ``<tag>=1`` and ``<tag>_defaults``, the keys of
+    its sections left at our defaults, so that nobody mistakes them for the paper's."""
+    tags: dict[str, set[str]] = {}
+    for section, registry in NAMED_SECTIONS.items():
+        value = getattr(cfg, section)
+        tag = getattr(registry.get(value.name), "inferred_tag", None)
+        if tag:
+            defaults = type(value)()
+            tags.setdefault(tag, set()).update(
+                f"{section}.{f.name}" for f in dataclasses.fields(value)
+                if f.name != "name" and getattr(value, f.name) == getattr(defaults, f.name))
+    return {k: v for tag, keys in tags.items() for k, v in ((tag, "1"), (f"{tag}_defaults", ",".join(sorted(keys))))}
 
 
 # --- dotted keys <-> nested dataclasses ---------------------------------------------------------------

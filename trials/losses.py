@@ -158,6 +158,38 @@ class L1HFEN(Loss):
         return lambda pred, target: l1_hfen_loss(pred, target, cfg.hfen_weight, cfg.pixel_range)
 
 
+DERAIN_LOSSES = ("l1", "neg_ssim")
+
+
+@dataclass(frozen=True)
+class DerainLossConfig(LossConfig):
+    name: str = "derain"
+    kind: str = "l1"  # l1 (our default) | neg_ssim (PReNet trains with -SSIM)
+
+    def __post_init__(self) -> None:
+        if self.kind not in DERAIN_LOSSES:
+            raise ValueError(f"loss.kind must be one of {', '.join(DERAIN_LOSSES)}, got {self.kind!r}")
+
+
+def derain_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict]:
+    if kind == "l1":
+        loss = F.l1_loss(pred, target)
+        return loss, {"l1": loss.detach()}
+    loss = -ssim(pred, target)
+    return loss, {"ssim": -loss.detach()}
+
+
+@LOSSES.register
+class DerainLoss(Loss):
+    """AutoDerain's search and retraining loss (autoderain-spec 3 and 5, [inf]): L1 or PReNet's -SSIM."""
+
+    name = "derain"
+    config_class = DerainLossConfig
+
+    def build(self, cfg: DerainLossConfig) -> LossFunction:
+        return lambda pred, target: derain_loss(pred, target, cfg.kind)
+
+
 class NonFiniteLossError(RuntimeError):
     """A NaN or infinite loss: the trial stops, naming where and which loss terms went bad."""
 

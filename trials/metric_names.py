@@ -7,7 +7,7 @@ SR on Set5 at scale 4 (same for ssim).
 
 # final metrics of a trial
 PARAMS_M = "params_m"  # derived network parameters, millions (first condition; per condition below)
-MULT_ADDS_G = "mult_adds_g"  # multiply-adds (1e9) of one 1280x720-output forward pass (trials.complexity)
+MULT_ADDS_G = "mult_adds_g"  # multiply-adds (1e9) of one forward pass (1280x720 output; deraining 256x256 in)
 SEARCH_TIME_S = "search_time_s"  # wall time of the search
 SEARCH_GPU_HOURS = "search_gpu_hours"  # search wall time x GPUs used (0 on CPU-only runs)
 RETRAIN_TIME_S = "retrain_time_s"

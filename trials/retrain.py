@@ -6,7 +6,7 @@ import torch
 
 from search_space import SPACES, Genotype, count_parameters
 from trials import metric_names as M
-from trials.complexity import input_size, mult_adds
+from trials.complexity import mult_adds
 from trials.config import TrialConfig, retrain_input_crop
 from trials.data import PatchSampler
 from trials.evaluate import evaluate_model
@@ -72,7 +72,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
 
 def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) -> dict[str, float]:
     """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
-    parameters (M) and Mult-Adds (G, at a 1280x720 output)."""
+    parameters (M) and Mult-Adds (G, at the task's size: a 1280x720 output, deraining 256x256)."""
     task, out, seconds = TASKS.get(cfg.task.name), {}, []
     protocol, io = task.protocol(cfg.task, condition), task.io(cfg.task, condition)
     for name, image_set in work.test_sets.items():
@@ -83,7 +83,7 @@ def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) ->
         seconds.append(result.seconds_per_image)
     out[M.INFERENCE_MS] = 1000 * sum(seconds) / len(seconds)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
-    out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, input_size(io.scale)) / 1e9
+    out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, task.complexity_input(cfg.task, condition)) / 1e9
     for metric in (M.PARAMS_M, M.MULT_ADDS_G):
         out[M.per_condition(metric, task.condition_key(condition))] = out[metric]
     return out

@@ -44,6 +44,7 @@ class AutoDerainSpace(SearchSpace):
     config_class = AutoDerainConfig
     genotype_class = Genotype
     capabilities = frozenset({SINGLE_PATH, SAMPLER, RELAXATION})
+    inferred_tag = "autoderain_inferred"
 
     def check(self, cfg: AutoDerainConfig, io: NetworkIO) -> None:
         if io.scale != 1:

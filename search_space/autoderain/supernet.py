@@ -1,7 +1,8 @@
 """The AutoDerain supernet: the U of ``network.UNet`` whose RSEBs hold every candidate op of both slots and an
 SE gate, with architecture weights a_conv (blocks x slots x ops) and a_se (blocks x 2, index 1 = SE on).
 
-Three ways to run it (``relaxation`` picks what ``forward`` does):
+Three ways to run it (``relaxation`` picks what ``forward`` does; softmax by default, so that any first-order
+DARTS-style method sees a continuous relaxation; MDARTS switches to discrete):
 - ``forward_path(x, genotype)``: one discrete architecture on the shared weights (weight steps, RSWS).
 - ``discrete`` (MDARTS, autoderain-spec 3): the forward runs only the argmax op of every slot, as the one-hot
   prox_C1(a) selects; the gradient with respect to the one-hot weights is applied to a (BinaryConnect). The
@@ -85,7 +86,7 @@ class Supernet(BaseSupernet):
     def __init__(self, cfg: AutoDerainConfig, io: NetworkIO):
         super().__init__()
         self.cfg, self.io = cfg, io
-        self.relaxation = "discrete"
+        self.relaxation = "softmax"
         self.net = UNet(io, cfg.width, cfg.levels, cfg.per_stage, cfg.skip,
                         lambda i, channels: MixedRSEB(cfg.ops, channels, cfg.se_reduction))
         blocks = len(self.net.blocks)

@@ -53,6 +53,7 @@ class SearchMethod(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()  # space capabilities (search_space.core) it needs
     # The architecture step comes after the step's weight step (DLSR) instead of before it (HiNAS).
     arch_after_weights: ClassVar[bool] = False
+    inferred_tag: ClassVar[str | None] = None  # its settings are our design, not a paper's: runs get this tag
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
@@ -132,7 +133,9 @@ class SearchMethod(ABC):
 
     def sgd_step(self, loss: torch.Tensor) -> None:
         """The weights' optimiser step; architecture parameters get no gradients."""
-        clipped_step(self.w_optimizer, loss, self.w_optimizer.param_groups[0]["params"], self.ctx.loop.grad_clip)
+        loop = self.ctx.loop
+        clipped_step(self.w_optimizer, loss, self.w_optimizer.param_groups[0]["params"], loop.grad_clip,
+                     loop.clip_mode)
 
     def evaluate(self, pairs, forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Evaluation:
         return evaluate_model(self.supernet, pairs, self.ctx.protocol, self.ctx.scale, tile=self.ctx.loop.val_tile,
@@ -150,6 +153,40 @@ def frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
     finally:
         for p, flag in zip(parameters, previous, strict=True):
             p.requires_grad_(flag)
+
+
+SELECTIONS = ("last", "best")
+
+
+class LastOrBestSelection(SearchMethod):
+    """Methods whose ``config.select`` is ``last`` (the final epoch's derivation: DLSR's and NASP's code keep
+    no best-epoch rule) or ``best`` (the best validated epoch's, the loop's record). Validations go through
+    ``evaluate_current``; the last epoch's is kept so that ``last`` does not score it twice."""
+
+    _last_validation: tuple[int | None, Evaluation | None] = (None, None)  # (0-based epoch, result)
+
+    def evaluate_current(self, pairs) -> Evaluation:
+        return self.evaluate(pairs)
+
+    def validate(self, pairs, epoch: int) -> Evaluation:
+        self._last_validation = (epoch, self.evaluate_current(pairs))
+        return self._last_validation[1]
+
+    def final_genotype(self, pairs, best: dict):
+        if self.config.select == "best":
+            return super().final_genotype(pairs, best)
+        epoch, result = self._last_validation
+        if epoch != self.ctx.loop.epochs - 1:  # the last epoch was not validated (or ran before a resume)
+            result = self.evaluate_current(pairs)
+        return self.current_genotype(), result
+
+    def final_arch_weights(self, best: dict) -> dict[str, torch.Tensor]:
+        return super().final_arch_weights(best) if self.config.select == "best" else self.arch_weights()
+
+
+def check_selection(select: str) -> None:
+    if select not in SELECTIONS:
+        raise ValueError(f"method.select={select!r}; valid: {', '.join(SELECTIONS)}")
 
 
 class DifferentiableMethod(SearchMethod):

@@ -12,12 +12,10 @@ import torch
 
 from search_space import PARAMETER_PENALTY
 from search_space.dlsr import PRIMITIVES
-from trials.evaluate import Evaluation
-from trials.methods.base import METHODS, Batch, DifferentiableMethod, MethodConfig, SearchContext
+from trials.methods.base import METHODS, SELECTIONS, Batch, DifferentiableMethod, LastOrBestSelection, MethodConfig
 
 ARCH_LOSSES = ("train+val", "val")
 PENALTIES = ("detached", "differentiable", "off")
-SELECTIONS = ("last", "best")
 
 
 @dataclass(frozen=True)
@@ -43,15 +41,11 @@ class DLSRMethodConfig(MethodConfig):
 
 
 @METHODS.register
-class DLSR(DifferentiableMethod):
+class DLSR(LastOrBestSelection, DifferentiableMethod):
     name = "dlsr"
     config_class = DLSRMethodConfig
     requires = frozenset({PARAMETER_PENALTY})
     arch_after_weights = True
-
-    def __init__(self, config: DLSRMethodConfig, ctx: SearchContext):
-        super().__init__(config, ctx)
-        self._last_validation: tuple[int | None, Evaluation | None] = (None, None)  # (0-based epoch, result)
 
     @classmethod
     def check(cls, config: DLSRMethodConfig, trial) -> None:
@@ -82,18 +76,3 @@ class DLSR(DifferentiableMethod):
             else:
                 metrics |= {f"{name}_B{j + 1}": float(p) for j, p in enumerate(weights)}
         return metrics
-
-    def validate(self, pairs, epoch: int) -> Evaluation:
-        self._last_validation = (epoch, self.evaluate(pairs))
-        return self._last_validation[1]
-
-    def final_genotype(self, pairs, best: dict):
-        if self.config.select == "best":
-            return super().final_genotype(pairs, best)
-        epoch, result = self._last_validation
-        if epoch != self.ctx.loop.epochs - 1:  # the last epoch was not validated (or ran before a resume)
-            result = self.evaluate(pairs)
-        return self.supernet.derive(), result
-
-    def final_arch_weights(self, best: dict) -> dict[str, torch.Tensor]:
-        return super().final_arch_weights(best) if self.config.select == "best" else self.supernet.arch_weights()

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from search_space import NetworkIO
 from search_space.registry import Registry
+from trials.complexity import input_size
 from trials.data import ImageSet, Pair, PatchSampler
 from trials.metrics import Protocol
 
@@ -31,6 +32,8 @@ class Task(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[TaskConfig]]
     condition_column: ClassVar[str]  # what a condition is, for tables and messages: "sigma", "scale"
+    single_condition: ClassVar[bool] = False  # one retraining only (deraining): no condition to choose
+    inferred_tag: ClassVar[str | None] = None  # its settings are our design, not a paper's: runs get this tag
 
     @abstractmethod
     def search_io(self, cfg: TaskConfig) -> NetworkIO:
@@ -47,6 +50,15 @@ class Task(ABC):
     def scales(self, cfg: TaskConfig) -> tuple[int, ...]:
         """Every input->output scale the trial uses (search and conditions): the loader aligns pairs for each."""
         return tuple(sorted({self.search_io(cfg).scale, *(self.io(cfg, c).scale for c in self.conditions(cfg))}))
+
+    def complexity_input(self, cfg: TaskConfig, condition: int) -> tuple[int, int]:
+        """The input (height, width) Mult-Adds are counted at: a 1280x720 output (SR papers' convention)."""
+        return input_size(self.io(cfg, condition).scale)
+
+    def with_inputs(self, cfg: TaskConfig, images: ImageSet, split: str) -> ImageSet:
+        """The set with degraded inputs fixed at load where the task makes them so (deraining's synthetic rain
+        on the built-in set); ``split`` is 'search' or 'test'. Default: as loaded."""
+        return images
 
     @abstractmethod
     def test_sources(self, cfg: TaskConfig, data) -> dict[str, str | None] | None:

@@ -1,0 +1,63 @@
+"""A fixed architecture instead of a search: a space's named genotype (e.g. AutoDerain's hand-designed
+net) or a genotype JSON file, retrained and evaluated by the same pipeline as the searched ones.
+
+The loop still runs (one step is enough: presets set search.epochs=1, steps_per_epoch=1): its steps train
+nothing and report the untrained net's loss; the validation scores the fixed net on the shared weights.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from search_space import SINGLE_PATH, SPACES, Genotype, load_genotype
+from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod
+
+
+@dataclass(frozen=True)
+class FixedConfig(MethodConfig):
+    name: str = "fixed"
+    genotype: str = "hand"  # a name the space defines (space.named_genotypes) or a genotype JSON file
+
+
+def resolve(genotype: str, space_name: str, space_config) -> Genotype:
+    named = SPACES.get(space_name).named_genotypes(space_config)
+    if genotype in named:
+        return named[genotype]
+    path = Path(genotype)
+    if not path.is_file():
+        raise ValueError(f"method.genotype={genotype!r} is neither a genotype of space {space_name} "
+                         f"({', '.join(named) or 'it names none'}) nor a genotype JSON file")
+    loaded = load_genotype(path)
+    if loaded.space != space_name:
+        raise ValueError(f"{path} is a {loaded.space} genotype, but space.name is {space_name}")
+    return loaded
+
+
+@METHODS.register
+class Fixed(SearchMethod):
+    name = "fixed"
+    config_class = FixedConfig
+    requires = frozenset({SINGLE_PATH})
+
+    def __init__(self, config: FixedConfig, ctx: SearchContext):
+        super().__init__(config, ctx)
+        self.genotype = resolve(config.genotype, ctx.space.name, ctx.space_config)
+
+    @classmethod
+    def check(cls, config: FixedConfig, trial) -> None:
+        resolve(config.genotype, trial.space.name, trial.space)
+
+    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+        x, y = batch
+        with torch.no_grad():
+            return float(self.loss(self.supernet.forward_path(x, self.genotype), y, where))
+
+    def validate(self, pairs, epoch: int):
+        return self.evaluate(pairs, forward=lambda x: self.supernet.forward_path(x, self.genotype))
+
+    def current_genotype(self) -> Genotype:
+        return self.genotype
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        return {}  # nothing was searched
