@@ -120,3 +120,32 @@ def sigkill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, f"expected death by SIGKILL, got return code {proc.returncode}"
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAt:
+    """Raises after the n-th search epoch or retraining checkpoint: the trial dies there, its files stay."""
+
+    def __init__(self, phase: str, count: int):
+        self.phase, self.count, self.seen = phase, count, 0
+
+    def search_epoch(self, metrics, run_dir):
+        self._tick("search")
+
+    def checkpointed(self, run_dir, phase):
+        self._tick("retrain")
+
+    def _tick(self, phase):
+        if phase == self.phase:
+            self.seen += 1
+            if self.seen == self.count:
+                raise Interrupt
+
+    def searched(self, *args):
+        pass
+
+    def finished(self, *args):
+        pass

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers_pipeline import comparable, read_json
+from helpers_pipeline import Interrupt, StopAt, comparable, read_json
 
 from orchestrator.presets import preset_config
 from search_space import NetworkIO
@@ -83,35 +83,6 @@ def test_warm_start_copies_all_but_the_upsampler():
     assert conditions(cfg) == [2, 4]  # the warm start's source is retrained first
     with pytest.raises(ValueError, match="warm_start_from=3 is not one of the task's conditions"):
         with_overrides(cfg, {"retrain.warm_start_from": 3})
-
-
-class Interrupt(Exception):
-    pass
-
-
-class StopAt:
-    """Raises after the n-th search epoch or retraining checkpoint: the trial dies there, its files stay."""
-
-    def __init__(self, phase: str, count: int):
-        self.phase, self.count, self.seen = phase, count, 0
-
-    def search_epoch(self, metrics, run_dir):
-        self._tick("search")
-
-    def checkpointed(self, run_dir, phase):
-        self._tick("retrain")
-
-    def _tick(self, phase):
-        if phase == self.phase:
-            self.seen += 1
-            if self.seen == self.count:
-                raise Interrupt
-
-    def searched(self, *args):
-        pass
-
-    def finished(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")

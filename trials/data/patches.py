@@ -10,7 +10,7 @@ so they equal the full-image degradation, borders included.
 
 import itertools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +48,9 @@ class PatchSampler(Dataset):
 
     ``scale``: target size / input size (targets are cut at ``scale`` times the input position);
     ``sigmas``: Gaussian noise added to each input patch, its level drawn per sample (empty: none);
-    ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a').
+    ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a');
+    ``degrade(patch, rng)``: the input patch made from the (augmented) target patch per sample, e.g. fresh
+    synthetic rain (then the pairs' inputs are not used); None: the pairs' inputs.
     """
 
     def __init__(
@@ -61,10 +63,11 @@ class PatchSampler(Dataset):
         sigmas: int | Sequence[int] = (),
         augment: bool = True,
         stream: str = "train",
+        degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     ):
         self.crop_size, self.batch_size, self.seed, self.scale = crop_size, batch_size, seed, scale
         self.sigmas = (sigmas,) if isinstance(sigmas, int) else tuple(sigmas)
-        self.augment, self.stream_id = augment, zlib.crc32(stream.encode())
+        self.augment, self.stream_id, self.degrade = augment, zlib.crc32(stream.encode()), degrade
         self.inputs = [source for source, _ in pairs]
         self.targets = [target for _, target in pairs]
         _check_sizes(self.inputs, crop_size)
@@ -103,6 +106,8 @@ class PatchSampler(Dataset):
         source = self.inputs[crop.image][crop.y : crop.y + p, crop.x : crop.x + p]
         target = self.targets[crop.image][crop.y * s : (crop.y + p) * s, crop.x * s : (crop.x + p) * s]
         source, target = dihedral(source, crop), dihedral(target, crop)
+        if self.degrade is not None:
+            source = self.degrade(np.ascontiguousarray(target), rng)
         if self.sigmas:
             source = add_noise(source, crop.sigma, rng)
         return source, target

@@ -25,12 +25,16 @@ from trials.methods.base import (
 )
 
 REGULARISERS = ("off", "l2", "params")
+WARMUP_SAMPLINGS = ("selected", "uniform")
 
 
 @dataclass(frozen=True)
 class MDARTSConfig(MethodConfig):
     name: str = "mdarts"
     warmup_epochs: int = 0  # weights-only epochs first (NASP: none)
+    # What the warm-up's weight steps train: selected (prox(a), NASP) | uniform (a uniformly drawn architecture
+    # per step, so that every op has trained weights before a compares them: the spec's open question 6)
+    warmup_sampling: str = "selected"
     a_lr: float = 3e-4  # NASP's Adam on a
     a_betas: tuple[float, float] = (0.5, 0.999)
     a_weight_decay: float = 1e-3
@@ -42,6 +46,8 @@ class MDARTSConfig(MethodConfig):
 
     def __post_init__(self) -> None:
         check_selection(self.select)
+        if self.warmup_sampling not in WARMUP_SAMPLINGS:
+            raise ValueError(f"method.warmup_sampling={self.warmup_sampling!r}; valid: {', '.join(WARMUP_SAMPLINGS)}")
         if self.regulariser not in REGULARISERS:
             raise ValueError(f"method.regulariser={self.regulariser!r}; valid: {', '.join(REGULARISERS)}")
         if self.warmup_epochs < 0 or self.a_lr <= 0 or self.reg_weight < 0 or not 0 <= self.e_greedy <= 1:
@@ -62,6 +68,7 @@ class MDARTS(LastOrBestSelection):
         self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr, betas=config.a_betas,
                                             weight_decay=config.a_weight_decay)
         self._previous: Genotype | None = None
+        self._epoch = 0  # the loop's current epoch, as wants_arch_step last saw it
 
     @classmethod
     def check(cls, config: MDARTSConfig, trial) -> None:
@@ -73,6 +80,7 @@ class MDARTS(LastOrBestSelection):
         return {"w": self.w_optimizer, "a": self.a_optimizer}
 
     def wants_arch_step(self, epoch: int) -> bool:
+        self._epoch = epoch  # the loop asks before every step's weight step
         return epoch >= self.config.warmup_epochs
 
     def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
@@ -106,9 +114,12 @@ class MDARTS(LastOrBestSelection):
         return float(loss.detach())
 
     def training_genotype(self, step: int) -> Genotype:
-        """prox_C1(a), or with probability e_greedy a uniform draw: a pure function of (seed, step, a)."""
+        """prox_C1(a); a uniform draw in a uniform warm-up, or with probability e_greedy: a pure function of
+        (seed, step, epoch, a)."""
+        cfg = self.config
         rng = random.Random(f"{self.ctx.seed}:e-greedy:{step}")
-        if self.config.e_greedy > 0 and rng.random() < self.config.e_greedy:
+        uniform = cfg.warmup_sampling == "uniform" and self._epoch < cfg.warmup_epochs
+        if uniform or (cfg.e_greedy > 0 and rng.random() < cfg.e_greedy):
             return self.ctx.space.sample(self.ctx.space_config, rng)
         return self.supernet.derive()
 
