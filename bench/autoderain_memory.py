@@ -6,9 +6,10 @@ Peak memory and time of one step, each variant in its own subprocess (peak RSS i
 - mdarts: one MDARTS search step through trials/methods/mdarts.py: the architecture step on a Train A batch
   (one-path forward, the other ops' gradients in backward) and the weight step on a Train W batch;
 - darts: one softmax DARTS step (trials/methods/darts.py) on the same space and batches: every op runs.
-Reported: peak RSS (CPU) or peak CUDA memory allocated (GPU), the same minus the process's memory before the
-first step (model, optimiser state, libraries), the bytes autograd keeps for backward (deterministic), and
-the median step time. Defaults: the paper preset's search (C=32, U3-N2, batch 16 of 64x64 RGB patches).
+Reported: peak RSS (CPU) or peak CUDA memory allocated (GPU); the same minus the process's peak before the
+first step (libraries, model, batches), i.e. what the steps add (activations, gradients, optimiser state); the
+bytes autograd keeps for backward (deterministic); the median step time. Defaults: the paper preset's search
+(C=32, U3-N2, batch 16 of 64x64 RGB patches).
 
     python bench/autoderain_memory.py [--batch 16] [--crop 64] [--width 32] [--steps 3] [--device cpu|cuda]
 """
@@ -33,7 +34,7 @@ def trial_config(method: str, args):
     return with_overrides(default_config(task="derain", space="autoderain", method=method if method != "derived"
                                          else "mdarts"), {
         "space.width": args.width, "search.batch_size": args.batch, "search.crop_size": args.crop,
-        "search.w_optimizer": "adam", "search.w_lr": 1e-3, "search.clip_mode": "norm", "loss.name": "derain",
+        "search.w_optimizer": "adam", "search.w_lr": 1e-3, "search.clip_mode": "norm", "loss.name": "pixel",
     })
 
 
@@ -89,10 +90,8 @@ def measure(variant: str, args) -> dict:
             method.weight_step(batches[0], i, "bench")
 
         forward = lambda: method.supernet(batches[1][0])  # noqa: E731 - the architecture step's forward
+    before = peak_mb(device)  # libraries, model and batches: what the process holds before any step
     step(0)  # warm-up: optimiser state exists from here on, as in a running search
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    before = peak_mb(device) if device.type == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times = []
     for i in range(args.steps):
         start = time.perf_counter()
@@ -136,7 +135,7 @@ def main() -> None:
     rows = {variant: run_child(args, variant) for variant in VARIANTS}
     for variant, r in rows.items():
         print(f"  {VARIANTS[variant]:28s} {r['seconds']:7.3f} s/step  {memory} {r['peak_mb']:8.1f} MB "
-              f"(+{r['peak_mb'] - r['before_mb']:7.1f} MB over the model)  saved for backward {r['saved_mb']:7.1f} MB")
+              f"(steps add {r['peak_mb'] - r['before_mb']:7.1f} MB)  saved for backward {r['saved_mb']:7.1f} MB")
     d, m, s = rows["derived"], rows["mdarts"], rows["darts"]
     ratios = {"mdarts_over_derived_peak": m["peak_mb"] / d["peak_mb"],
               "darts_over_mdarts_peak": s["peak_mb"] / m["peak_mb"],
@@ -145,9 +144,9 @@ def main() -> None:
               "mdarts_over_derived_saved": m["saved_mb"] / d["saved_mb"],
               "darts_over_mdarts_saved": s["saved_mb"] / m["saved_mb"],
               "darts_over_mdarts_time": s["seconds"] / m["seconds"]}
-    print(f"  MDARTS / derived: {memory} x{ratios['mdarts_over_derived_peak']:.2f} (target <= 1.2), over the model "
+    print(f"  MDARTS / derived: {memory} x{ratios['mdarts_over_derived_peak']:.2f} (target <= 1.2), added by the steps "
           f"x{ratios['mdarts_over_derived_step']:.2f}, saved x{ratios['mdarts_over_derived_saved']:.2f}")
-    print(f"  DARTS / MDARTS:   {memory} x{ratios['darts_over_mdarts_peak']:.2f} (target >= 3), over the model "
+    print(f"  DARTS / MDARTS:   {memory} x{ratios['darts_over_mdarts_peak']:.2f} (target >= 3), added by the steps "
           f"x{ratios['darts_over_mdarts_step']:.2f}, saved x{ratios['darts_over_mdarts_saved']:.2f}, "
           f"time x{ratios['darts_over_mdarts_time']:.2f}")
     if args.json:

@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from orchestrator.experiments import find_ablation
 from orchestrator.presets import preset_config
 from search_space import SPACES
 from trials.config import TrialConfig
@@ -11,7 +12,8 @@ from trials.tasks import TASKS
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", choices=TASKS.names(), default=TASKS.default)
+    parser.add_argument("--task", choices=TASKS.names(), default=None,
+                        help=f"default: the ablation's first task, else {TASKS.default}")
     parser.add_argument("--preset", default="smoke", help="smoke (built-in data, minutes) or paper")
     parser.add_argument("--data", metavar="DIR", help="data folder (BSD500 for denoising, DIV2K for SR); "
                         "default: the built-in images")
@@ -63,3 +65,12 @@ def user_overrides(args: argparse.Namespace) -> dict[str, object]:
 def build_config(args: argparse.Namespace, extra: dict[str, object] | None = None) -> TrialConfig:
     overrides = {**user_overrides(args), **(extra or {})}
     return preset_config(args.preset, args.task, overrides)
+
+
+def default_task(args: argparse.Namespace) -> None:
+    """``--task`` when not given: the named ablation's first task (autoderain: derain), else the default task."""
+    if getattr(args, "task", "") is not None:
+        return
+    args.task = TASKS.default
+    if getattr(args, "ablation", None):
+        args.task = find_ablation(args.ablation).ablations[args.ablation](None).tasks[0]

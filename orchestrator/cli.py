@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestrator import apply, commands
-from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config
+from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
 from search_space import SPACES
 from trials.config import flatten
 from trials.data import DATASET_KINDS, check_folder
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
+        default_task(args)
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:  # bad input: one clear line, no traceback
         print(f"error: {err}", file=sys.stderr)

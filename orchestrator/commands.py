@@ -274,7 +274,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  ("report", cmd_report, "tables and pictures of an ablation as one page")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
-        p.add_argument("--task", choices=TASKS.names(), default=TASKS.default)
+        p.add_argument("--task", choices=TASKS.names(), default=None, help="default: the ablation's first task")
         p.add_argument("--tracking-uri")
         p.add_argument("--expected-seeds", type=int, default=3)
         if name == "table":

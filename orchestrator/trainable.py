@@ -70,7 +70,7 @@ def draw_pictures(genotype, run_dir: Path, width: int) -> list[Path]:
     weights_file = run_dir / ARCH_WEIGHTS
     if weights_file.exists():
         with np.load(weights_file) as weights:
-            out += pictures.arch_weights(dict(weights), run_dir, "best epoch")
+            out += pictures.arch_weights(dict(weights), run_dir, "the final genotype's architecture weights")
     return out
 
 

@@ -292,3 +292,35 @@ def test_sr_systems_puts_hinas_and_dlsr_side_by_side_with_their_complexity(tmp_p
     assert dlsr.data.metrics[f"{M.MULT_ADDS_G}_scale2"] > dlsr.data.metrics[f"{M.MULT_ADDS_G}_scale4"]
     again = orchestrator(tmp_path, "table", "sr-systems", "--task", "sr")
     assert again.returncode == 0 and [line for line in again.stdout.splitlines() if line.startswith("| DLSR")]
+
+
+def test_autoderain_ablation_compares_mdarts_darts_random_hand_and_hinas_on_derain(tmp_path):
+    """The third system end to end, shortened: one seed, 5 search epochs; the task defaults to derain."""
+    short = ["--set", "search.epochs=5", "--set", "search.eval_from_epoch=5", "--set", "search.steps_per_epoch=4",
+             "--set", "retrain.iterations=40", "--set", "retrain.checkpoint_every=20"]
+    result = orchestrator(tmp_path, "ablation", "autoderain", "--seeds", "0", *short)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    labels = ["AutoDerain (MDARTS)", "DARTS (softmax)", "random search + weight sharing",
+              "hand-designed (conv 3x3, SE on)", "HiNAS space and search"]
+    rows = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [r for r in rows if r in labels] == labels
+    assert "Mult-Adds (G)" in result.stdout and "built-in PSNR" in result.stdout
+    _, children = child_runs(tmp_path, "autoderain-autoderain-derain")
+    by_setting = {r.data.tags[M.TAG_SETTING]: r for r in children}
+    assert set(by_setting) == {"mdarts", "darts", "rsws", "hand", "hinas"}
+    for setting, run in by_setting.items():
+        assert run.data.tags["autoderain_inferred"] == "1"  # the derain task and the space are our design
+        assert {"psnr_builtin", "ssim_builtin", f"{M.MULT_ADDS_G}_derain", M.PEAK_MEMORY_MB} <= set(run.data.metrics)
+        artifacts = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id)}
+        heat_maps = {"a_conv.png", "a_se.png"}
+        assert "genotype.json" in artifacts and "architecture.png" in artifacts, setting
+        assert (heat_maps <= artifacts) == (setting in ("mdarts", "darts")), (setting, artifacts)
+        networks = {a.path for a in store(tmp_path).list_artifacts(run.info.run_id, "networks")}
+        assert networks == {"networks/network_derain1.pt"}
+    hand = genotype_of(tmp_path, by_setting["hand"])
+    assert all(b == {"a": "conv_3x3", "b": "conv_3x3", "se": True} for b in hand["blocks"])
+    rainy = tmp_path / "rainy.png"
+    Image.fromarray((skimage.data.astronaut()[:64, :80]).astype(np.uint8)).save(rainy)
+    applied = orchestrator(tmp_path, "apply", by_setting["mdarts"].info.run_id, str(rainy), "-o", "clean.png")
+    assert applied.returncode == 0, applied.stderr[-2000:]
+    assert read_image(tmp_path / "clean.png", True).shape == (64, 80, 3)

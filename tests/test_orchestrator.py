@@ -28,7 +28,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["ablation", "nope"], "valid: dlsr, sr-systems, lwas, width, ssim, cellsharing, lambda"),
+    (["ablation", "nope"], "valid: autoderain, dlsr, sr-systems, lwas, width, ssim, cellsharing, lambda"),
     (["ablation", "lwas", "--settings", "lwas,foo"], "valid: rsws, basic, lwas, resl, lwas_resl"),
     (["ablation", "lwas", "--seeds", "0,x"], "--seeds must be integers"),
     (["ablation", "lwas", "--seeds", "0,0"], "--seeds must be distinct integers >= 0"),

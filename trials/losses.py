@@ -158,22 +158,22 @@ class L1HFEN(Loss):
         return lambda pred, target: l1_hfen_loss(pred, target, cfg.hfen_weight, cfg.pixel_range)
 
 
-DERAIN_LOSSES = ("l1", "mse", "neg_ssim")
+PIXEL_KINDS = ("l1", "mse", "neg_ssim")
 
 
 @dataclass(frozen=True)
-class DerainLossConfig(LossConfig):
-    name: str = "derain"
+class PixelLossConfig(LossConfig):
+    name: str = "pixel"
     # l1 (the spec's default) | mse (the smoke preset: L1's median ignores sparse streaks in short runs: on the
     # built-in set it stayed at the rainy input's 27.0 dB over 1200 steps where MSE reached 32.8) | neg_ssim (PReNet)
     kind: str = "l1"
 
     def __post_init__(self) -> None:
-        if self.kind not in DERAIN_LOSSES:
-            raise ValueError(f"loss.kind must be one of {', '.join(DERAIN_LOSSES)}, got {self.kind!r}")
+        if self.kind not in PIXEL_KINDS:
+            raise ValueError(f"loss.kind must be one of {', '.join(PIXEL_KINDS)}, got {self.kind!r}")
 
 
-def derain_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict]:
+def pixel_or_ssim_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> tuple[torch.Tensor, dict]:
     if kind in PIXEL_LOSSES:
         loss = PIXEL_LOSSES[kind](pred, target)
         return loss, {kind: loss.detach()}
@@ -182,14 +182,15 @@ def derain_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> tuple[to
 
 
 @LOSSES.register
-class DerainLoss(Loss):
-    """AutoDerain's search and retraining loss (autoderain-spec 3 and 5, [inf]): L1, MSE or PReNet's -SSIM."""
+class PixelLoss(Loss):
+    """One term: L1, MSE or -SSIM (AutoDerain's search and retraining loss, autoderain-spec 3 and 5, [inf];
+    PReNet trains with -SSIM)."""
 
-    name = "derain"
-    config_class = DerainLossConfig
+    name = "pixel"
+    config_class = PixelLossConfig
 
-    def build(self, cfg: DerainLossConfig) -> LossFunction:
-        return lambda pred, target: derain_loss(pred, target, cfg.kind)
+    def build(self, cfg: PixelLossConfig) -> LossFunction:
+        return lambda pred, target: pixel_or_ssim_loss(pred, target, cfg.kind)
 
 
 class NonFiniteLossError(RuntimeError):

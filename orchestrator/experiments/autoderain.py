@@ -23,7 +23,7 @@ def paper(task: str, space: str, method: str) -> Overrides:
     steps x0.2 at 30/50/80% (PReNet's [30, 50, 80] of 100 epochs), batch 18 of 100 px patches, ~100 epochs
     of Rain100L's 200 pairs."""
     overrides: Overrides = {
-        "loss.name": "derain", "data.split": "ordered", "data.weight_fraction": 0.5,
+        "loss.name": "pixel", "data.split": "ordered", "data.weight_fraction": 0.5,
         "search.epochs": 50, "search.eval_from_epoch": 1, "search.batch_size": 16, "search.crop_size": 64,
         "search.w_optimizer": "adam", "search.w_lr": 1e-3, "search.w_lr_min": 1e-5, "search.w_weight_decay": 0.0,
         "search.w_schedule": "cosine", "search.grad_clip": 5.0, "search.clip_mode": "norm",
