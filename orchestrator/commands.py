@@ -17,7 +17,6 @@ from orchestrator.presets import trial_config
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
 from trials.data import check_folder
-from trials.data.readers import benchmark_folder
 from trials.tasks import TASKS
 
 RUNS = Path("runs")
@@ -99,11 +98,12 @@ def progress_columns(cfg) -> tuple[str, ...]:
 def check_data(cfg) -> None:
     """Every image of the data folders decoded once in the driver (one at a time, nothing kept), so that a
     bad file is named before Ray starts rather than failing every trial and its retries."""
+    task = TASKS.get(cfg.task.name)
     folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
-    folders += [(name, benchmark_folder(cfg.data.test_root, name)) for name in cfg.data.test_sets]
-    scales = TASKS.get(cfg.task.name).scales(cfg.task)
-    for kind, root in folders:
-        check_folder(root, kind, scales=scales, modcrop=cfg.data.modcrop)
+    folders += [(kind, root) for kind, root in (task.test_sources(cfg.task, cfg.data) or {}).items() if root]
+    for kind, root in dict.fromkeys((kind, str(root)) for kind, root in folders):  # BSD500: one folder, once
+        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop,
+                     pair_order=cfg.data.pair_order)
 
 
 def print_grid(plan: Plan) -> None:

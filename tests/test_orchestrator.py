@@ -139,3 +139,25 @@ def test_width_settings_fix_the_paper_widths_at_retrain_width():
     assert [int(20 * m) for m in w40.space.manual_widths] == [40, 40, 40]
     assert [int(20 * m) for m in wm.space.manual_widths] == [20, 40, 80]
     assert not w40.space.width_search
+
+
+def test_a_bad_deraining_folder_is_named_by_the_driver_before_ray_starts(capsys, tmp_path, monkeypatch):
+    """Rain100L's layout with one rainy image lacking its clean one and a test pair of two sizes: one error
+    naming both files, the task defaulting to derain, nothing started."""
+    monkeypatch.chdir(tmp_path)
+    train, test = tmp_path / "RainTrainL", tmp_path / "test" / "Rain100L"
+    train.mkdir()
+    test.mkdir(parents=True)
+    pixels = np.zeros((40, 48, 3), np.uint8)
+    for i in (1, 2):
+        Image.fromarray(pixels).save(train / f"rain-{i}.png")
+    Image.fromarray(pixels).save(train / "norain-1.png")
+    Image.fromarray(pixels).save(test / "rain-001.png")
+    Image.fromarray(pixels[:32]).save(test / "norain-001.png")
+    code, _, err = run_cli(capsys, "ablation", "autoderain", "--data", str(train))
+    assert code == 2 and "rain-2.png" in err and err.count("\n") == 1
+    Image.fromarray(pixels).save(train / "norain-2.png")
+    code, _, err = run_cli(capsys, "ablation", "autoderain", "--data", str(train),
+                           "--test-data", str(tmp_path / "test"))
+    assert code == 2 and "rain-001.png" in err and "norain-001.png" in err and err.count("\n") == 1
+    assert not ray.is_initialized() and not (tmp_path / "runs" / "mlflow.db").exists()
