@@ -137,10 +137,10 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     data = chosen.reindex(columns=[mn.TAG_SETTING, mn.PARAMS_M, *values]).astype({c: "float64" for c in
                                                                                   [mn.PARAMS_M, *values]})
     grouped = data.groupby(mn.TAG_SETTING, sort=False)
-    stats = grouped[values].agg(["mean", "std"])
+    counts = grouped.size().rename("n")
+    stats = grouped[values].agg(["mean", "std"]) if values else pd.DataFrame(index=counts.index)  # none finished
     stats.columns = [f"{column}_{stat}" for column, stat in stats.columns]
     params = grouped[mn.PARAMS_M].agg(params_min="min", params_max="max", params_mean="mean")
-    counts = grouped.size().rename("n")
     body = pd.concat([counts, params, stats], axis=1).reindex([row.setting for row in layout.rows])
     body["n"] = body["n"].fillna(0).astype("int64")
     rows = layout.rows

@@ -5,8 +5,11 @@ presets and table layouts come from the experiments registry (orchestrator/exper
 """
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -124,8 +127,36 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         return 0
     uri = args.tracking_uri or tr.default_uri(RUNS.resolve())
     tr.check_reachable(uri)
-    check_experiment_folder(plan, args.resume)
-    return run_ablation(plan, uri, args)
+    with experiment_lock(plan):
+        check_experiment_folder(plan, args.resume)
+        return run_ablation(plan, uri, args)
+
+
+@contextlib.contextmanager
+def experiment_lock(plan: Plan):
+    """One ablation at a time per Ray experiment folder: a second one (or a --resume beside a live run) would
+    overwrite its tuner state and duplicate its trials. The kernel drops a dead driver's lock with it."""
+    if "://" in plan.storage_uri:  # cloud storage: no shared file system to lock on
+        yield
+        return
+    folder = Path(plan.experiment_path)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ValueError(f"{folder} is in use by a running ablation ({holder}); wait for it to end, or "
+                             f"start another one with --name NEW") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def check_experiment_folder(plan: Plan, resume: bool) -> None:
@@ -143,8 +174,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     print(f"Ray dashboard: {dashboard or '(not running)'}", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
-    exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task),
-                              (RUNS / "mlartifacts").resolve() if uri.startswith("sqlite") else None)
+    exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task), tr.artifact_root(uri))
     parent = tr.parent_run(uri, exp_id, plan.experiment,
                            {"ablation": plan.ablation.name, "task": plan.task, tr.TUNE_EXPERIMENT: plan.experiment},
                            resume=args.resume)
@@ -164,14 +194,21 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     return 1 if status == "FAILED" else 0
 
 
+def failures(results) -> list[tuple[str, str]]:
+    """(trial folder, error) of trials that crashed past their retries or met a deterministic error once."""
+    crashed = [(str(r.path), str(r.error).strip().splitlines()[-1]) for r in results if r.error]
+    return crashed + [(str(r.path), r.metrics.get("error", "")) for r in results
+                      if not r.error and r.metrics.get("phase") == M.PHASE_FAILED]
+
+
 def unfinished(results) -> list:
     """Trials that neither finished nor failed: Tune stopped them (Ctrl-C), and it reports no error for them."""
-    return [r for r in results if not r.error and r.metrics.get("phase") != "done"]
+    return [r for r in results if not r.error and r.metrics.get("phase") not in ("done", M.PHASE_FAILED)]
 
 
 def outcome(results) -> str:
     """The parent run's MLflow status: FAILED if a trial failed, KILLED if any was interrupted, else FINISHED."""
-    if any(r.error for r in results):
+    if failures(results):
         return "FAILED"
     return "KILLED" if unfinished(results) else "FINISHED"
 
@@ -184,10 +221,11 @@ def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
     from analysis.api import table_text  # deferred (here and below): pandas and matplotlib load only for tables
     from analysis.load import load_runs  # deferred
 
-    errors, stopped = [r for r in results if r.error], unfinished(results)
+    errors, stopped = failures(results), unfinished(results)
     print(f"\n{len(results) - len(errors) - len(stopped)} of {len(results)} trials finished"
-          + (f"; failed: {', '.join(str(r.path) for r in errors)}" if errors else "")
-          + (f"; {len(stopped)} interrupted" if stopped else ""))
+          + (f"; {len(errors)} failed" if errors else "") + (f"; {len(stopped)} interrupted" if stopped else ""))
+    for path, error in errors:
+        print(f"  failed: {path}: {error}")
     runs = load_runs(uri, parent_run_id=parent, refresh="always")
     if runs.empty:
         print("no finished trials, so no table")

@@ -4,9 +4,12 @@ Runs are addressed by tags, never by creation order, so a trial retried by Ray o
 interrupted ablation finds and continues its own child run instead of adding a second one.
 """
 
+import contextlib
+import fcntl
 import logging
 import os
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -39,7 +42,11 @@ def default_uri(base: Path, create: bool = True) -> str:
     """An absolute SQLite store (MLflow 3's default backend), so trials in any working folder share it;
     ``create=False`` (commands that only read) makes no folder for it."""
     if create:
-        base.mkdir(parents=True, exist_ok=True)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+        except PermissionError:
+            raise ValueError(f"cannot create {base} for the MLflow store (permission denied); run from a folder "
+                             f"you can write to or pass --tracking-uri sqlite:///WRITABLE/PATH.db") from None
     return f"sqlite:///{(base / 'mlflow.db').resolve()}"
 
 
@@ -66,11 +73,43 @@ def check_reachable(uri: str, timeout: float = 5.0, create: bool = True) -> None
                              f"--tracking-uri of the store that holds it)")
         if not path.parent.is_dir():
             raise ValueError(f"--tracking-uri {uri}: folder {path.parent} does not exist")
-        # Create the schema now, once: MLflow migrates a new SQLite store on first open, and two processes
-        # doing that at once (trials, `mlflow ui`) can fail with "table already exists".
-        client(uri).search_experiments(max_results=1)
+        if create and not _writable(path):
+            raise ValueError(f"--tracking-uri {uri}: {path if path.exists() else path.parent} is not writable; "
+                             f"pass a --tracking-uri in a folder you can write to")
+        # Create the schema now, once, under a lock: MLflow migrates a new SQLite store on first open, and two
+        # processes doing that at once (two ablations, trials, `mlflow ui`) fail with "table already exists".
+        with _locked(path.with_name(path.name + ".lock")):
+            client(uri).search_experiments(max_results=1)
     else:
         raise ValueError(f"--tracking-uri must be sqlite:///ABSOLUTE/PATH.db or http(s)://HOST:PORT, got {uri!r}")
+
+
+def _writable(path: Path) -> bool:
+    """Tried, not inferred from mode bits (root passes those; a read-only mount or /proc does not)."""
+    try:
+        if path.exists():
+            with open(path, "ab"):
+                return True
+        with tempfile.TemporaryFile(dir=path.parent):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path):
+    """An exclusive advisory lock for the block (the kernel drops it if the process dies)."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def artifact_root(uri: str) -> Path | None:
+    """Artifacts of a SQLite store live beside it (``<store folder>/mlartifacts``); a server keeps its own."""
+    return Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts" if uri.startswith("sqlite:///") else None
 
 
 def client(uri: str):

@@ -20,9 +20,14 @@ from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
 from trials.config import flatten, inferred_tags
+from trials.data import DataError
+from trials.losses import NonFiniteLossError
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
+# Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
+# failed (reported with phase M.PHASE_FAILED and the error), instead of Ray retrying it as if its worker died.
+DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError)
 
 
 class TuneHooks(TrialHooks):
@@ -99,6 +104,10 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
                       cfg.retrain.base_width)
     try:
         run_trial(cfg, run_dir, hooks)
+    except DETERMINISTIC_ERRORS as err:  # the same data and seed fail the same way: a retry would only repeat it
+        run.finish(failed=True)
+        tune.report({**hooks.static, **hooks.last, "phase": M.PHASE_FAILED, "error": f"{type(err).__name__}: {err}"})
+        return
     except BaseException:
         run.finish(failed=True)
         raise

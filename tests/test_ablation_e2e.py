@@ -227,6 +227,45 @@ def test_optuna_chooses_lambda_through_tune(tmp_path):
     assert all("best_val_score" in r.data.metrics for r in children)
 
 
+def test_a_deterministic_trial_error_ends_the_trial_once_as_failed_not_retried(tmp_path):
+    """A loss that diverges at the same step every time (w_lr 0 in epoch 1, ~1e29 in epoch 2): Ray does not
+    retry it from its checkpoint; the driver names the error per trial and exits 1; MLflow says FAILED."""
+    diverge = ["--set", "search.w_lr=0", "--set", "search.w_lr_min=1e30", "--set", "task.sigmas=30"]
+    result = orchestrator(tmp_path, "ablation", "lwas", "--settings", "lwas,rsws", "--seeds", "0", *diverge,
+                          "--max-failures", "2", timeout=900)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    failed = [line for line in result.stdout.splitlines() if line.strip().startswith("failed:")]
+    assert len(failed) == 2 and all("NonFiniteLossError" in line and "search epoch 2" in line for line in failed)
+    assert "0 of 2 trials finished; 2 failed" in result.stdout
+    results = [json.loads(line) for f in (tmp_path / "runs" / "ray_results").glob("*/*/result.json")
+               for line in f.read_text().splitlines()]
+    assert results and all(r["iterations_since_restore"] == r["training_iteration"] for r in results)  # no retry
+    parents, children = child_runs(tmp_path)
+    assert parents[0].info.status == "FAILED" and sorted(r.info.status for r in children) == ["FAILED"] * 2
+
+
+def test_a_second_ablation_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    """Two drivers, one Ray experiment folder: the second stops at once naming the first's pid; the first
+    runs on undisturbed and finishes; afterwards (its lock gone with it) --resume is accepted."""
+    args = ["ablation", "lwas", "--settings", "lwas", "--seeds", "0", *[a for item in TRIVIAL for a in ("--set", item)]]
+    first = start_orchestrator(tmp_path, *args)
+    try:
+        deadline = time.time() + 120
+        lock = tmp_path / "runs" / "ray_results" / "lwas-denoise-smoke.lock"
+        while not (lock.exists() and "pid" in lock.read_text()) and time.time() < deadline:
+            time.sleep(0.2)
+        second = orchestrator(tmp_path, *args, timeout=120)
+        assert second.returncode == 2 and f"pid {first.pid}" in second.stderr, second.stderr[-2000:]
+        assert first.wait(timeout=600) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 1 and len(children) == 1 and children[0].info.status == "FINISHED"
+    again = orchestrator(tmp_path, *args, "--resume", timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
 # --- helpers ------------------------------------------------------------------------------------------
 def wait_for_search_checkpoint(experiment: Path, min_epoch: int, timeout: float = 600) -> dict:
     """Polls Tune's persisted checkpoints until one holds a search state of at least ``min_epoch``."""

@@ -1,5 +1,8 @@
 """The ablation command's checks, registry and grid: everything that must happen before Ray starts."""
 
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -8,7 +11,9 @@ import ray
 from mlflow import MlflowClient
 from PIL import Image
 
-from orchestrator.cli import main
+from orchestrator.arguments import default_task
+from orchestrator.cli import main, make_parser
+from orchestrator.commands import experiment_lock, make_plan
 from orchestrator.experiments import ablation_names, find_ablation
 from orchestrator.presets import trial_config
 
@@ -161,3 +166,52 @@ def test_a_bad_deraining_folder_is_named_by_the_driver_before_ray_starts(capsys,
                            "--test-data", str(tmp_path / "test"))
     assert code == 2 and "rain-001.png" in err and "norain-001.png" in err and err.count("\n") == 1
     assert not ray.is_initialized() and not (tmp_path / "runs" / "mlflow.db").exists()
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_ray_starts(capsys):
+    code, _, err = run_cli(capsys, "ablation", "lwas", "--tracking-uri", "sqlite:////proc/mlflow.db")
+    assert code == 2 and "not writable" in err and err.count("\n") == 1 and not ray.is_initialized()
+
+
+def test_one_ablation_at_a_time_per_experiment_folder_and_a_dead_drivers_lock_is_gone(capsys, tmp_path):
+    """A second driver on a held folder is refused (naming the holder); once the holder is SIGKILLed the
+    folder is free again, with no stale lock to delete."""
+    lock = tmp_path / "runs" / "ray_results" / "lwas-denoise-smoke.lock"
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"f = open({str(lock)!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX); f.write('pid 4242 on elsewhere'); f.flush()\n"
+        "print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        argv = ("ablation", "lwas", "--storage", str(tmp_path / "runs" / "ray_results"),
+                "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 2 and "in use by a running ablation (pid 4242 on elsewhere)" in err and "--name" in err
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    plan_lock = experiment_lock_of(tmp_path)
+    with plan_lock:
+        assert "pid" in lock.read_text()
+    assert not ray.is_initialized()
+
+
+def experiment_lock_of(tmp_path):
+    """The lock ``ablation lwas --storage <tmp>/runs/ray_results`` takes, built as the CLI builds it."""
+    args = make_parser().parse_args(["ablation", "lwas", "--storage", str(tmp_path / "runs" / "ray_results")])
+    default_task(args)
+    return experiment_lock(make_plan(args))
+
+
+def test_artifacts_of_an_explicit_sqlite_store_live_beside_it(tmp_path, monkeypatch):
+    from orchestrator import tracking as tr
+
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "elsewhere" / "store.db"
+    store.parent.mkdir()
+    uri = f"sqlite:///{store}"
+    tr.check_reachable(uri)
+    exp = tr.client(uri).get_experiment(tr.experiment_id(uri, "x", tr.artifact_root(uri)))
+    assert exp.artifact_location == (store.parent / "mlartifacts" / "x").as_uri()
+    assert not (tmp_path / "runs").exists()

@@ -55,3 +55,7 @@ def flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:
         else:
             out[prefix + key] = value
     return out
+
+# the phase a trial last reported: search, retrain, done; failed: it met a deterministic error (bad data, a
+# non-finite loss), reported once instead of being retried
+PHASE_FAILED = "failed"
