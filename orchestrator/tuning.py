@@ -4,6 +4,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from orchestrator import watchdog
 from orchestrator.experiments import Ablation, Setting
 from orchestrator.tracking import Tracking
 from trials import metric_names as M
@@ -46,6 +47,7 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
     if address:
         context = ray.init(address=address, log_to_driver=True)
     else:
+        watchdog.start(os.getpid())  # a SIGKILLed driver would leave two of Ray's agents running
         context = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host=dashboard_host,
                            log_to_driver=True)
     url = context.dashboard_url or ""

@@ -167,9 +167,15 @@ def test_killed_driver_resumes_only_the_missing_trials(tmp_path):
             "--name", "interrupted")
     driver = start_orchestrator(tmp_path, *args)
     finished_before = wait_for_finished_children(tmp_path, count=1)
-    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray instance it started, as a crash would
+    ray_processes = [p for p in psutil.Process(driver.pid).children(recursive=True)
+                     if "orchestrator.watchdog" not in " ".join(p.cmdline())]
+    os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as a crash would; the Ray it started must follow
     driver.wait(timeout=60)
-    time.sleep(5)
+    deadline = time.time() + 30
+    while time.time() < deadline and (left := [p for p in ray_processes if alive(p)]):
+        time.sleep(0.5)
+    assert not left, f"processes of the killed driver still running: {left}"  # Ray's agents included
+    time.sleep(2)
     resumed = orchestrator(tmp_path, *args, "--resume")
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     parents, children = child_runs(tmp_path)
@@ -280,6 +286,13 @@ def wait_for_search_checkpoint(experiment: Path, min_epoch: int, timeout: float 
                 return {"phase": "search", "epoch": state["search"]["progress"]["epoch"]}
         time.sleep(0.2)
     raise AssertionError(f"no search checkpoint of epoch {min_epoch} under {experiment}")
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def kill_trial_workers() -> None:
