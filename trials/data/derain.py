@@ -31,6 +31,7 @@ import numpy as np
 
 from trials.data.errors import DataError
 from trials.data.images import ImageSet, list_images, read_image, read_size
+from trials.data.readers import named_folder
 
 PREFIX_KINDS = ("rain100l", "rain100h", "rain12")
 DERAIN_KINDS = (*PREFIX_KINDS, "rain1400", "rain800")
@@ -161,19 +162,7 @@ def derain_test_folder(test_root: Path | str | None, name: str) -> Path:
     (Rain100L, Rain100H, Rain12 or test12, Rain1400, Rain800); a split sub-folder inside is found on loading."""
     if name not in DERAIN_FOLDERS:
         raise DataError(f"{name!r} is not a deraining test set; use one of {', '.join(DERAIN_FOLDERS)}")
-    names = DERAIN_FOLDERS[name]
-    if test_root is None:
-        raise DataError(f"data.test_sets names {name} but data.test_root is not set; point it at the folder "
-                        f"holding {', '.join(names)}")
-    root = Path(test_root)
-    if not root.is_dir():
-        raise DataError(f"{root}: data.test_root does not exist or is not a folder")
-    wanted = {n.lower() for n in names}
-    for child in sorted(root.iterdir()):
-        if child.is_dir() and child.name.lower() in wanted:
-            return child
-    raise DataError(f"{root}: no folder for test set {name}; expected one of {', '.join(names)} laid out as "
-                    f"{DERAIN_LAYOUTS[name]}")
+    return named_folder(test_root, name, DERAIN_FOLDERS[name], f"laid out as {DERAIN_LAYOUTS[name]}")
 
 
 # --- where the files are ----------------------------------------------------------------------------------

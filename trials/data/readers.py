@@ -205,7 +205,12 @@ def _hr_stem(lr_stem: str, scale: int) -> str:
 
 def benchmark_folder(test_root: str | None, name: str) -> Path:
     """The folder of test set ``name`` under ``test_root``, matched case-insensitively (Set5, set5, B100...)."""
-    names = BENCHMARK_FOLDERS.get(name, (name,))
+    return named_folder(test_root, name, BENCHMARK_FOLDERS.get(name, (name,)), "with HR/ inside")
+
+
+def named_folder(test_root: str | Path | None, name: str, names: Sequence[str], layout: str) -> Path:
+    """The sub-folder of ``test_root`` whose name is one of ``names`` (case-insensitively), for test set
+    ``name``; a DataError saying what was looked for (and how it is ``layout``) otherwise."""
     if test_root is None:
         raise DataError(f"data.test_sets names {name} but data.test_root is not set; point it at the folder "
                         f"holding {', '.join(names)}")
@@ -216,4 +221,4 @@ def benchmark_folder(test_root: str | None, name: str) -> Path:
     for child in sorted(root.iterdir()):
         if child.is_dir() and child.name.lower() in wanted:
             return child
-    raise DataError(f"{root}: no folder for test set {name}; expected one of {', '.join(names)} with HR/ inside")
+    raise DataError(f"{root}: no folder for test set {name}; expected one of {', '.join(names)} {layout}")

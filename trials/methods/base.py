@@ -184,6 +184,13 @@ class LastOrBestSelection(SearchMethod):
         return super().final_arch_weights(best) if self.config.select == "best" else self.arch_weights()
 
 
+def check_warmup_leaves_arch_steps(config: MethodConfig, trial: "TrialConfig") -> None:
+    """The methods that train architecture weights after ``warmup_epochs`` need at least one epoch after it."""
+    if config.warmup_epochs >= trial.search.epochs:
+        raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
+                         f"search.epochs={trial.search.epochs}")
+
+
 def check_selection(select: str) -> None:
     if select not in SELECTIONS:
         raise ValueError(f"method.select={select!r}; valid: {', '.join(SELECTIONS)}")

@@ -18,6 +18,7 @@ from trials.methods.base import (
     MethodConfig,
     SearchContext,
     check_selection,
+    check_warmup_leaves_arch_steps,
 )
 
 
@@ -48,10 +49,8 @@ class DARTS(LastOrBestSelection, DifferentiableMethod):
         self.supernet.relaxation = "softmax"
 
     @classmethod
-    def check(cls, config: DARTSConfig, trial) -> None:
-        if config.warmup_epochs >= trial.search.epochs:
-            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
-                             f"search.epochs={trial.search.epochs}")
+    def check(cls, config, trial) -> None:
+        check_warmup_leaves_arch_steps(config, trial)
 
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         x, y = batch

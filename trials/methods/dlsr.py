@@ -12,7 +12,15 @@ import torch
 
 from search_space import PARAMETER_PENALTY
 from search_space.dlsr import PRIMITIVES
-from trials.methods.base import METHODS, SELECTIONS, Batch, DifferentiableMethod, LastOrBestSelection, MethodConfig
+from trials.methods.base import (
+    METHODS,
+    SELECTIONS,
+    Batch,
+    DifferentiableMethod,
+    LastOrBestSelection,
+    MethodConfig,
+    check_warmup_leaves_arch_steps,
+)
 
 ARCH_LOSSES = ("train+val", "val")
 PENALTIES = ("detached", "differentiable", "off")
@@ -48,10 +56,8 @@ class DLSR(LastOrBestSelection, DifferentiableMethod):
     arch_after_weights = True
 
     @classmethod
-    def check(cls, config: DLSRMethodConfig, trial) -> None:
-        if config.warmup_epochs >= trial.search.epochs:
-            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
-                             f"search.epochs={trial.search.epochs}")
+    def check(cls, config, trial) -> None:
+        check_warmup_leaves_arch_steps(config, trial)
 
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         """The authors' L(Train A batch) + L(this step's train batch) + P; the weights are frozen meanwhile,

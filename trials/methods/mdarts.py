@@ -21,6 +21,7 @@ from trials.methods.base import (
     MethodConfig,
     SearchContext,
     check_selection,
+    check_warmup_leaves_arch_steps,
     frozen,
 )
 
@@ -71,10 +72,8 @@ class MDARTS(LastOrBestSelection):
         self._epoch = 0  # the loop's current epoch, as wants_arch_step last saw it
 
     @classmethod
-    def check(cls, config: MDARTSConfig, trial) -> None:
-        if config.warmup_epochs >= trial.search.epochs:
-            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
-                             f"search.epochs={trial.search.epochs}")
+    def check(cls, config, trial) -> None:
+        check_warmup_leaves_arch_steps(config, trial)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
