@@ -81,13 +81,31 @@ def resolve(layout: TableLayout, runs: pd.DataFrame) -> TableLayout:
 
 
 def _rows(layout: TableLayout, runs: pd.DataFrame) -> tuple[Row, ...]:
-    """The layout's rows, then any setting the runs have that the layout does not know (never dropped)."""
+    """The layout's rows, then any setting the runs have that the layout does not know (never dropped), then
+    the reference rows (trials/references.py: degraded input, classical method), labelled as references."""
     known = layout.rows if layout.rows is not None else ()
     seen = {row.setting for row in known}
-    others = sorted((s for s in runs.get(mn.TAG_SETTING, pd.Series(dtype=object)).dropna().unique()
-                     if s not in seen), key=lambda s: (layout.describe_setting(s)[0], s))
+    present = runs.get(mn.TAG_SETTING, pd.Series(dtype=object)).dropna().unique()
+    references = _in_logging_order(runs, [s for s in present if str(s).startswith(mn.REFERENCE_PREFIX)
+                                          and s not in seen])
+    others = sorted((s for s in present if s not in seen and s not in references),
+                    key=lambda s: (layout.describe_setting(s)[0], s))
     blank = ("",) * len(layout.mark_columns)
-    return known + tuple(Row(s, layout.describe_setting(s)[1], blank) for s in others)
+    return (known + tuple(Row(s, layout.describe_setting(s)[1], blank) for s in others)
+            + tuple(Row(s, f"{_reference_label(runs, s)} (reference)", blank) for s in references))
+
+
+def _in_logging_order(runs: pd.DataFrame, settings: list[str]) -> list[str]:
+    """The task lists its references input first; the runs were logged in that order."""
+    if "start_time" not in runs.columns:
+        return sorted(settings)
+    first = runs[runs[mn.TAG_SETTING].isin(settings)].groupby(mn.TAG_SETTING)["start_time"].min()
+    return sorted(settings, key=lambda s: (first.get(s), s))
+
+
+def _reference_label(runs: pd.DataFrame, setting: str) -> str:
+    labels = runs.loc[runs[mn.TAG_SETTING] == setting].get(mn.TAG_REFERENCE, pd.Series(dtype=object)).dropna()
+    return str(labels.iloc[-1]) if len(labels) else setting.removeprefix(mn.REFERENCE_PREFIX)
 
 
 def _conditions(layout: TableLayout, columns: pd.Index) -> tuple[str, ...]:

@@ -20,7 +20,9 @@ from orchestrator.presets import trial_config
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
 from trials.data import check_folder
+from trials.references import reference_metrics
 from trials.tasks import TASKS
+from trials.workload import load_tests
 
 RUNS = Path("runs")
 
@@ -183,6 +185,8 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     try:
         results = build_tuner(plan, tracking, restore=args.resume).fit()
         status = outcome(results)
+        if status != "KILLED":  # an interrupted ablation logs them when it is resumed
+            log_references(plan, tracking)
     finally:
         tr.finish_parent(uri, parent, status)
     print_summary(plan, uri, parent, results)
@@ -199,6 +203,25 @@ def failures(results) -> list[tuple[str, str]]:
     crashed = [(str(r.path), str(r.error).strip().splitlines()[-1]) for r in results if r.error]
     return crashed + [(str(r.path), r.metrics.get("error", "")) for r in results
                       if not r.error and r.metrics.get("phase") == M.PHASE_FAILED]
+
+
+def log_references(plan: Plan, tracking: tr.Tracking) -> None:
+    """The task's reference rows (degraded input, classical method) per seed, scored on the trials' test pairs
+    and logged as child runs of the parent, so tables show them; a resumed ablation keeps those it has."""
+    done = tr.finished_trial_keys(tracking)
+    for seed in plan.seeds:
+        cfg = trial_config(plan.base, plan.ablation.settings[0], seed)  # the test data of every setting
+        task, tests = TASKS.get(cfg.task.name), None
+        for reference in task.references(cfg.task):
+            key = f"{plan.ablation.name}/{reference.setting}/seed{seed}"
+            if key in done:
+                continue
+            tests = tests if tests is not None else load_tests(cfg, task)
+            run = tr.TrialRun(tracking, key, f"{reference.setting}-seed{seed}", {
+                M.TAG_ABLATION: plan.ablation.name, M.TAG_SETTING: reference.setting, M.TAG_SEED: str(seed),
+                M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label})
+            run.log_metrics(reference_metrics(cfg, reference, tests))
+            run.finish()
 
 
 def unfinished(results) -> list:

@@ -173,6 +173,13 @@ def git_commit(folder: Path) -> str:
         return "unknown"
 
 
+def finished_trial_keys(tracking: Tracking) -> set[str]:
+    """Trial keys of the parent's FINISHED child runs."""
+    query = f"tags.`{PARENT_TAG}` = '{tracking.parent_run_id}' and attributes.status = 'FINISHED'"
+    runs = client(tracking.uri).search_runs([tracking.experiment_id], query, max_results=10_000)
+    return {r.data.tags.get(TRIAL_KEY) for r in runs}
+
+
 class TrialRun:
     """The child run of one trial; ``open`` continues an existing one for the same trial key."""
 

@@ -6,6 +6,7 @@ process in its own session; it notes the driver's descendants every second and, 
 kills those still alive (psutil checks each one's creation time, so a reused PID is never hit).
 """
 
+import subprocess
 import sys
 import time
 
@@ -41,8 +42,6 @@ def watch(pid: int) -> None:
 
 def start(pid: int) -> None:
     """Starts the watchdog for ``pid`` (the caller), detached from its terminal and process group."""
-    import subprocess
-
     subprocess.Popen([sys.executable, "-m", "orchestrator.watchdog", str(pid)], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

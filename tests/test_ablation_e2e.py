@@ -51,7 +51,14 @@ def child_runs(cwd: Path, experiment: str = "hinas-lwas-denoise") -> tuple[list,
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     parents = [r for r in runs if PARENT_TAG not in r.data.tags]
-    return parents, [r for r in runs if PARENT_TAG in r.data.tags]
+    return parents, [r for r in runs if PARENT_TAG in r.data.tags and M.TAG_REFERENCE not in r.data.tags]
+
+
+def reference_runs(cwd: Path, experiment: str = "hinas-lwas-denoise") -> list:
+    """The reference rows' runs (degraded input, classical method: trials/references.py)."""
+    client = store(cwd)
+    exp = client.get_experiment_by_name(experiment)
+    return [r for r in client.search_runs([exp.experiment_id], max_results=1000) if M.TAG_REFERENCE in r.data.tags]
 
 
 def table_rows(text: str) -> list[str]:
@@ -100,6 +107,23 @@ def test_lwas_smoke_prints_table_1_with_five_rows(lwas_smoke):
     _, stdout = lwas_smoke
     assert len(table_rows(stdout)) == 5
     assert "mlflow ui --backend-store-uri sqlite:///" in stdout
+
+
+def test_table_1_has_the_noisy_input_and_non_local_means_as_reference_rows(lwas_smoke):
+    """Scored per seed on the trials' own test pairs: the noisy input is the floor (PSNR falls with σ), NLM
+    is above it; both are child runs of the parent and rows of the table, marked as references."""
+    cwd, stdout = lwas_smoke
+    references = reference_runs(cwd)
+    assert sorted((r.data.tags[M.TAG_SETTING], r.data.tags[M.TAG_SEED]) for r in references) == sorted(
+        (s, str(seed)) for s in ("reference-noisy", "reference-nlm") for seed in (0, 1, 2))
+    by = {(r.data.tags[M.TAG_SETTING], r.data.tags[M.TAG_SEED]): r.data.metrics for r in references}
+    for seed in ("0", "1", "2"):
+        noisy, nlm = by[("reference-noisy", seed)], by[("reference-nlm", seed)]
+        assert noisy["psnr_sigma30"] > noisy["psnr_sigma50"] > noisy["psnr_sigma70"]
+        assert all(nlm[f"psnr_sigma{s}"] > noisy[f"psnr_sigma{s}"] + 3 for s in (30, 50, 70))
+    rows = [line for line in stdout.splitlines() if "(reference)" in line]
+    assert [r.split("|")[1].strip() for r in rows] == ["noisy input (reference)",
+                                                      "non-local means (scikit-image, told σ) (reference)"]
 
 
 def test_table_command_rebuilds_table_1_from_mlflow_and_compares_with_the_paper(lwas_smoke):

@@ -154,3 +154,20 @@ def test_table_text_formats(runs):
     assert r"\begin{tabular}" in table_text(runs, layout_for("lwas", "denoise"), "tex", compare_paper=True)
     compared = table_text(runs, layout_for("lwas", "denoise"), "md", compare_paper=True)
     assert "paper_mean" in compared and "29.1500" in compared
+
+
+def test_reference_rows_come_last_labelled_as_references_in_logging_order(runs):
+    """Reference runs (trials/references.py) are rows after the layout's, in the order they were logged
+    (the task lists the degraded input first), with the label their runs carry and no parameter count."""
+    extra = []
+    for seed in range(3):
+        for offset, (name, label) in enumerate((("reference-noisy", "noisy input"), ("reference-nlm", "NLM"))):
+            record = _run(name, seed, 18.0 + 8 * offset + seed / 10, np.nan, start=10 + offset)
+            extra.append({**record, mn.TAG_REFERENCE: label})
+    both = tidy([*runs.to_dict("records"), *extra])
+    summary = summarize(both, layout_for("lwas", "denoise"))
+    assert list(summary["label"])[-2:] == ["noisy input (reference)", "NLM (reference)"]
+    noisy = summary.set_index("setting").loc["reference-noisy"]
+    assert noisy["n"] == 3 and noisy[f"{mn.psnr('sigma30')}_mean"] == pytest.approx(18.1)
+    assert np.isnan(noisy["params_min"])
+    assert "noisy input (reference)" in table_text(both, layout_for("lwas", "denoise"), "md")

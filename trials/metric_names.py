@@ -30,6 +30,8 @@ TAG_SPACE = "space"
 TAG_COMMIT = "git_commit"
 TAG_TRIAL_ID = "trial_id"
 TAG_NODE_ID = "ray_node_id"
+TAG_REFERENCE = "reference"  # on a reference row's runs (trials/references.py): the row's label
+REFERENCE_PREFIX = "reference-"  # the setting tag of a reference row's runs: reference-<name>
 
 
 def psnr(condition: str) -> str:

@@ -14,6 +14,7 @@ from search_space.registry import Registry
 from trials.complexity import input_size
 from trials.data import ImageSet, Pair, PatchSampler
 from trials.metrics import Protocol
+from trials.references import Reference, as_is
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Task(ABC):
     def scales(self, cfg: TaskConfig) -> tuple[int, ...]:
         """Every input->output scale the trial uses (search and conditions): the loader aligns pairs for each."""
         return tuple(sorted({self.search_io(cfg).scale, *(self.io(cfg, c).scale for c in self.conditions(cfg))}))
+
+    def references(self, cfg: TaskConfig) -> tuple[Reference, ...]:
+        """What the tables compare trials with (``trials.references``). Default: the degraded input itself."""
+        return (Reference("input", "degraded input", as_is),)
 
     def complexity_input(self, cfg: TaskConfig, condition: int) -> tuple[int, int]:
         """The input (height, width) Mult-Adds are counted at: a 1280x720 output (SR papers' convention)."""

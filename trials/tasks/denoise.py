@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from search_space import NetworkIO
 from trials.data import ImageSet, PatchSampler, denoise_pairs
 from trials.metrics import Protocol
+from trials.references import Reference, as_is, non_local_means
 from trials.tasks.base import TASKS, Task, TaskConfig
 
 SIGMAS = (15, 25, 30, 50, 70)
@@ -62,6 +63,10 @@ class Denoise(Task):
 
     def test_pairs(self, cfg: DenoiseConfig, images: ImageSet, condition: int, seed: int) -> list:
         return denoise_pairs(images.images, condition, seed)
+
+    def references(self, cfg) -> tuple[Reference, ...]:
+        return (Reference("noisy", "noisy input", as_is),
+                Reference("nlm", "non-local means (scikit-image, told σ)", non_local_means))
 
     def protocol(self, cfg: DenoiseConfig, condition: int | None = None) -> Protocol:
         return Protocol()

@@ -19,6 +19,7 @@ from trials.data import ImageSet, PatchSampler
 from trials.data.derain import DERAIN_KINDS, derain_test_folder, detect_derain_kind
 from trials.data.rain import add_rain, with_synthetic_rain
 from trials.metrics import Protocol
+from trials.references import Reference, as_is
 from trials.tasks.base import TASKS, Task, TaskConfig
 
 METRIC_SPACES = ("Y", "RGB")
@@ -91,6 +92,9 @@ class Derain(Task):
 
     def test_pairs(self, cfg: DerainConfig, images: ImageSet, condition: int, seed: int) -> list:
         return images.pairs(1)
+
+    def references(self, cfg) -> tuple[Reference, ...]:
+        return (Reference("rainy", "rainy input", as_is),)
 
     def protocol(self, cfg: DerainConfig, condition: int | None = None) -> Protocol:
         return Protocol(y_channel=cfg.metric_space == "Y", shave=0)

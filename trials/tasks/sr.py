@@ -12,6 +12,7 @@ from search_space import NetworkIO
 from trials.data import ImageSet, PatchSampler
 from trials.data.readers import benchmark_folder
 from trials.metrics import Protocol
+from trials.references import Reference, bicubic_upscale
 from trials.tasks.base import TASKS, Task, TaskConfig
 
 SCALES = (2, 3, 4)
@@ -68,6 +69,9 @@ class SuperResolution(Task):
 
     def test_pairs(self, cfg: SRConfig, images: ImageSet, condition: int, seed: int) -> list:
         return images.pairs(condition)
+
+    def references(self, cfg) -> tuple[Reference, ...]:
+        return (Reference("bicubic", "bicubic upscaling", bicubic_upscale),)
 
     def protocol(self, cfg: SRConfig, condition: int | None = None) -> Protocol:
         return Protocol(y_channel=True, shave=cfg.search_scale if condition is None else condition)
