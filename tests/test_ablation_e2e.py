@@ -36,8 +36,8 @@ def orchestrator(cwd: Path, *argv: str, timeout: int = 1500) -> subprocess.Compl
                           timeout=timeout)
 
 
-def start_orchestrator(cwd: Path, *argv: str) -> subprocess.Popen:
-    log = open(cwd / "driver.log", "w")  # noqa: SIM115 - closed with the process
+def start_orchestrator(cwd: Path, *argv: str, log_name: str = "driver.log") -> subprocess.Popen:
+    log = open(cwd / log_name, "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([sys.executable, "-m", "orchestrator", *argv], cwd=cwd, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -294,6 +294,20 @@ def test_a_second_ablation_into_the_same_folder_is_refused_while_the_first_runs(
     assert len(parents) == 1 and len(children) == 1 and children[0].info.status == "FINISHED"
     again = orchestrator(tmp_path, *args, "--resume", timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_two_ablations_started_at_once_on_a_new_store_both_finish(tmp_path):
+    """Two drivers (different --name, so different Ray folders) create one new SQLite store at the same moment:
+    the schema is created once under a lock instead of racing ("table already exists"), both end with 0."""
+    args = ["ablation", "lwas", "--settings", "lwas", "--seeds", "0", *[a for item in TRIVIAL for a in ("--set", item)]]
+    names = ("first", "second")
+    drivers = [start_orchestrator(tmp_path, *args, "--name", name, log_name=f"{name}.log") for name in names]
+    codes = [d.wait(timeout=900) for d in drivers]
+    logs = {name: (tmp_path / f"{name}.log").read_text(errors="replace") for name in names}
+    assert codes == [0, 0], {name: log[-2000:] for name, log in logs.items()}
+    assert not any("already exists" in log or "OperationalError" in log for log in logs.values())
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 2 and len(children) == 2 and all(r.info.status == "FINISHED" for r in children)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
