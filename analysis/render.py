@@ -1,8 +1,10 @@
 """A summary frame (``analysis.tables``) as Markdown, LaTeX (booktabs), CSV or Parquet.
 
 Text cells read 'mean ± std' (PSNR to 2 decimals with a 4-decimal std as in the paper, SSIM to 4); one seed
-gives the mean alone, no seed an en dash. A row with fewer seeds than expected carries a dagger. In LaTeX the
-best mean of each column is bold: highest for PSNR/SSIM, lowest for params, time and memory.
+gives the mean alone, no seed an en dash. A row with fewer seeds than expected carries a dagger. A cell whose
+row differs from the row it is compared with (Welch p < 0.05, ``analysis.significance``) ends in '*' (p < 0.01:
+'**'; a superscript in LaTeX); the caption names the pairs. In LaTeX the best mean of each column is bold:
+highest for PSNR/SSIM, lowest for params, time and memory. CSV and Parquet carry the p-values (``<c>_p``).
 """
 
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.significance import marker
 from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label, value_columns
 from trials import metric_names as mn
 
@@ -54,8 +57,10 @@ def headers(layout: TableLayout) -> list[str]:
     return ["Method", *layout.mark_columns, "n", "Params (M)", *per_condition, *extras]
 
 
-def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ") -> list[list[str]]:
-    """The cells of every row as strings; ``bold`` wraps best means (LaTeX), ``pm`` joins mean and std."""
+def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ",
+              sup=lambda mark: mark) -> list[list[str]]:
+    """The cells of every row as strings; ``bold`` wraps best means (LaTeX), ``pm`` joins mean and std,
+    ``sup`` wraps a significance marker."""
     columns = value_columns(layout)
     best = {c: best_rows(summary, f"{c}_mean", _decimals(c)[0]) for c in columns} if bold else {}
     rows = []
@@ -64,7 +69,9 @@ def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = "
         cells = [label, *(row[m] for m in layout.mark_columns), str(row["n"]), _params(row)]
         for c in columns:
             wrap = bold if i in best.get(c, ()) else (lambda s: s)
-            cells.append(_cell(row[f"{c}_mean"], row[f"{c}_std"], _decimals(c), wrap, pm))
+            cell = _cell(row[f"{c}_mean"], row[f"{c}_std"], _decimals(c), wrap, pm)
+            mark = marker(row.get(f"{c}_p", np.nan))
+            cells.append(cell + sup(mark) if mark else cell)
         rows.append(cells)
     return rows
 
@@ -91,8 +98,8 @@ def frame_to_markdown(frame: pd.DataFrame, floats: str = "{:.4f}") -> str:
 # --- LaTeX --------------------------------------------------------------------------------------------------
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
-_TEX_SYMBOLS = {"λ": r"$\lambda$", "σ": r"$\sigma$", "×": r"$\times$", "±": r"$\pm$", DAGGER: r"$^\dagger$",
-                EMPTY: "--"}
+_TEX_SYMBOLS = {"<": "$<$", "λ": r"$\lambda$", "σ": r"$\sigma$", "×": r"$\times$", "±": r"$\pm$",
+                DAGGER: r"$^\dagger$", EMPTY: "--"}
 
 
 def tex_escape(text: str) -> str:
@@ -118,7 +125,8 @@ def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3
     sub += [""] * len(layout.extras)
     best_params = best_rows(summary, "params_mean")
     body = []
-    for i, cells in enumerate(text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ")):
+    cells_of = text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ", sup=lambda m: f"^{{{m}}}")
+    for i, cells in enumerate(cells_of):
         head, params, values = cells[:lead - 1], cells[lead - 1], cells[lead:]
         params = "--" if params == EMPTY else params.replace("-", "--")
         params = rf"\textbf{{{params}}}" if i in best_params else params

@@ -2,10 +2,16 @@
 
 Summary frame (one row per layout row, in the layout's order): ``setting, label, <mark columns>, n,
 complete, params_min, params_max, params_mean`` and, per value column ``c`` (``psnr_sigma30``,
-``search_gpu_hours``, ...), ``c_mean`` and ``c_std``. Cells are mean and *sample* std (ddof=1, NaN with one
-seed) over the finished runs of a setting, one run per seed (the latest when a seed ran twice); params are
-min-max over seeds. ``complete`` is False when fewer than ``expected_seeds`` seeds finished; a setting
-without runs is kept as an empty row.
+``search_gpu_hours``, ...), ``c_mean``, ``c_std`` and ``c_p``; then ``compare_with``. Cells are mean and
+*sample* std (ddof=1, NaN with one seed) over the finished runs of a setting, one run per seed (the latest when
+a seed ran twice); params are min-max over seeds. ``complete`` is False when fewer than ``expected_seeds``
+seeds finished; a setting without runs is kept as an empty row.
+
+Significance: ``c_p`` is the Welch t-test p-value (``analysis.significance``) of the row's per-seed values of
+``c`` against those of the row named by its ``Row.compare_with`` (the ``compare_with`` column; None when the
+row is not tested). NaN for untested rows, fewer than 2 seeds a side, or no spread on both sides. Reference
+rows are never tested nor tested against. Derived rows (a sweep's) are tested against the layout's
+``compare_derived_with`` when the runs have that setting.
 
 Conditions: a layout lists the paper's conditions. When the runs have none of them (e.g. the built-in data,
 whose test set is 'builtin'), ``resolve`` derives them from the ``psnr_<cond>`` columns the layout's task
@@ -22,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.schema import FINISHED, conditions_in
+from analysis.significance import marker_legend, seed_tests
 from trials import metric_names as mn
 
 METRICS = ("psnr", "ssim")
@@ -40,6 +47,7 @@ class Row:
     setting: str  # the setting tag the runs carry
     label: str  # what the paper calls the row
     marks: tuple[str, ...] = ()  # one value per TableLayout.mark_columns
+    compare_with: str | None = None  # the setting whose seeds this row's are tested against (significance)
 
 
 def _no_condition(condition: str) -> None:
@@ -67,6 +75,7 @@ class TableLayout:
     paper_numbers: Path | None = None  # the paper's numbers (analysis.paper), None where there are none
     # a setting the rows do not list (a sweep's): its (sort key, label), e.g. 'lam0.3' -> (0.3, 'λ = 0.3')
     describe_setting: Callable[[str], tuple[float, str]] = _plain_setting
+    compare_derived_with: str | None = None  # the setting derived rows are tested against, e.g. 'lam0'
 
 
 # --- resolving a layout against the runs -------------------------------------------------------------------
@@ -86,12 +95,14 @@ def _rows(layout: TableLayout, runs: pd.DataFrame) -> tuple[Row, ...]:
     known = layout.rows if layout.rows is not None else ()
     seen = {row.setting for row in known}
     present = runs.get(mn.TAG_SETTING, pd.Series(dtype=object)).dropna().unique()
-    references = _in_logging_order(runs, [s for s in present if str(s).startswith(mn.REFERENCE_PREFIX)
-                                          and s not in seen])
+    references = _in_logging_order(runs, [s for s in present if is_reference(s) and s not in seen])
     others = sorted((s for s in present if s not in seen and s not in references),
                     key=lambda s: (layout.describe_setting(s)[0], s))
     blank = ("",) * len(layout.mark_columns)
-    return (known + tuple(Row(s, layout.describe_setting(s)[1], blank) for s in others)
+    baseline = layout.compare_derived_with if layout.compare_derived_with in set(present) else None
+    derived = tuple(Row(s, layout.describe_setting(s)[1], blank, None if s == baseline else baseline)
+                    for s in others)
+    return (known + derived
             + tuple(Row(s, f"{_reference_label(runs, s)} (reference)", blank) for s in references))
 
 
@@ -158,6 +169,7 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     counts = grouped.size().rename("n")
     stats = grouped[values].agg(["mean", "std"]) if values else pd.DataFrame(index=counts.index)  # none finished
     stats.columns = [f"{column}_{stat}" for column, stat in stats.columns]
+    stats = _with_p_values(stats, _tests(data, layout, values), values)
     params = grouped[mn.PARAMS_M].agg(params_min="min", params_max="max", params_mean="mean")
     body = pd.concat([counts, params, stats], axis=1).reindex([row.setting for row in layout.rows])
     body["n"] = body["n"].fillna(0).astype("int64")
@@ -168,13 +180,67 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     head["n"] = body["n"].to_numpy()
     head["complete"] = head["n"] >= expected_seeds
     summary = pd.concat([head, body.drop(columns="n").reset_index(drop=True)], axis=1)
+    pairs = compared_pairs(rows)
+    summary["compare_with"] = [pairs.get(r.setting) for r in rows]
     summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds)
     return summary
 
 
+def _with_p_values(stats: pd.DataFrame, tests: pd.DataFrame, values: list[str]) -> pd.DataFrame:
+    """``stats`` with a ``<c>_p`` column after each ``<c>_std`` (NaN for untested settings)."""
+    p = tests.pivot(index="setting", columns="column", values="p") if len(tests) else pd.DataFrame()
+    p = p.reindex(index=stats.index, columns=values).add_suffix("_p")
+    return pd.concat([stats, p], axis=1)[[f"{c}_{s}" for c in values for s in ("mean", "std", "p")]]
+
+
+def _tests(chosen: pd.DataFrame, layout: TableLayout, values: list[str]) -> pd.DataFrame:
+    data = chosen.reindex(columns=[mn.TAG_SETTING, *values]).astype({c: "float64" for c in values})
+    return seed_tests(data, compared_pairs(layout.rows), values, mn.TAG_SETTING)
+
+
+def significance(runs: pd.DataFrame, layout: TableLayout) -> pd.DataFrame:
+    """Per tested row and value column: means, difference, Welch p and seeds a side
+    (``analysis.significance.seed_tests``), for the runs the summary uses."""
+    layout = resolve(layout, runs)
+    return _tests(select_runs(runs, layout), layout, value_columns(layout))
+
+
+def is_reference(setting: str) -> bool:
+    return str(setting).startswith(mn.REFERENCE_PREFIX)
+
+
+def compared_pairs(rows: tuple[Row, ...]) -> dict[str, str]:
+    """Setting -> the setting it is tested against, for rows whose comparison is in the table; references are
+    measured, not searched, so they are never tested nor tested against."""
+    settings = {row.setting for row in rows}
+    return {row.setting: row.compare_with for row in rows
+            if row.compare_with in settings and row.compare_with != row.setting
+            and not is_reference(row.setting) and not is_reference(row.compare_with)}
+
+
+def row_name(row: Row, layout: TableLayout) -> str:
+    """The label with its marks where they tell rows apart: 'HiNAS [LWAS yes, ResL no]'."""
+    marks = [f"{column} {mark}" for column, mark in zip(layout.mark_columns, row.marks, strict=False)
+             if mark not in ("", "-")]
+    return f"{row.label} [{', '.join(marks)}]" if marks else row.label
+
+
 def caption(layout: TableLayout, expected_seeds: int) -> str:
-    return (f"{layout.title}. Cells: mean ± sample std (ddof=1) over the n finished seeds; params: min-max "
+    text = (f"{layout.title}. Cells: mean ± sample std (ddof=1) over the n finished seeds; params: min-max "
             f"over seeds, in M. † fewer than {expected_seeds} finished seeds (or none).")
+    return f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
+
+
+def _significance_note(layout: TableLayout) -> str:
+    """Which row each tested row is compared with, grouped by the row compared against."""
+    names = {row.setting: row_name(row, layout) for row in layout.rows}
+    against: dict[str, list[str]] = {}
+    for setting, baseline in compared_pairs(layout.rows).items():
+        against.setdefault(baseline, []).append(names[setting])
+    groups = "; ".join(f"{', '.join(rows)} against {names[b]}" for b, rows in against.items())
+    return (f"{marker_legend()}: the row differs from the row it is compared with beyond seed noise "
+            f"(Welch's t-test, two-sided, over the per-seed values; no marker with fewer than 2 seeds a side). "
+            f"Compared: {groups}.")
 
 
 def condition_label(layout: TableLayout, condition: str) -> str:

@@ -132,12 +132,17 @@ def _sr(scale: int, *sets: str) -> tuple[str, ...]:
     return tuple(TASKS.get(SR).metric_condition(s, scale) for s in sets)
 
 
-_LWAS_ROWS = (Row("rsws", "RSWS N=30", ("-", "-")), Row("basic", "HiNAS", ("no", "no")),
-              Row("lwas", "HiNAS", ("yes", "no")), Row("resl", "HiNAS", ("no", "yes")),
-              Row("lwas_resl", "HiNAS", ("yes", "yes")))
-_WIDTH_ROWS = (Row("ws", "HiNAS-ws"), Row("w40", "HiNAS-w40"), Row("wm", "HiNAS-wm"))
-_SSIM_ROWS = (Row("mse", "HiNAS* (MSE)"), Row("mse_ssim", "HiNAS** (MSE + l_ssim)"))
-_SHARING_ROWS = (Row("eq6", "HiNAS", ("no",)), Row("eq5", "HiNAS", ("yes",)))
+# Significance (Row.compare_with): each HiNAS variant is tested against basic (what LWAS, ResL and both
+# add); RSWS against the full HiNAS row, as it searches the same space and differs only in the search.
+# Fixed widths against searched ones, the SSIM loss against MSE alone, cell sharing against none.
+_LWAS_ROWS = (Row("rsws", "RSWS N=30", ("-", "-"), compare_with="lwas_resl"), Row("basic", "HiNAS", ("no", "no")),
+              Row("lwas", "HiNAS", ("yes", "no"), compare_with="basic"),
+              Row("resl", "HiNAS", ("no", "yes"), compare_with="basic"),
+              Row("lwas_resl", "HiNAS", ("yes", "yes"), compare_with="basic"))
+_WIDTH_ROWS = (Row("ws", "HiNAS-ws"), Row("w40", "HiNAS-w40", compare_with="ws"),
+               Row("wm", "HiNAS-wm", compare_with="ws"))
+_SSIM_ROWS = (Row("mse", "HiNAS* (MSE)"), Row("mse_ssim", "HiNAS** (MSE + l_ssim)", compare_with="mse"))
+_SHARING_ROWS = (Row("eq6", "HiNAS", ("no",)), Row("eq5", "HiNAS", ("yes",), compare_with="eq6"))
 _COST = (M.SEARCH_GPU_HOURS, M.PEAK_MEMORY_MB)
 _LWAS_MARKS, _SHARING_MARKS = ("LWAS", "ResL"), ("cell sharing",)
 
@@ -172,8 +177,9 @@ def layout(ablation: str, task: str) -> TableLayout:
                            mark_columns=marks, extras=extras, condition=condition, **common)
     rows, marks = _ROWS_BY_ABLATION[ablation]
     extras = _COST if ablation == "cellsharing" else ()
+    sweep_baseline = lambda_setting(0.0) if ablation == "lambda" else None  # each lambda against MSE alone
     return task_layout(task, table_id=f"{ablation}_{task}", title=f"Ablation '{ablation}', {task}", rows=rows,
-                       mark_columns=marks, extras=extras, **common)
+                       mark_columns=marks, extras=extras, compare_derived_with=sweep_baseline, **common)
 
 
 def describe_setting(setting: str) -> tuple[float, str]:
