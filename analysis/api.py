@@ -39,6 +39,9 @@ def table_text(runs: pd.DataFrame, layout: TableLayout, fmt: Format = "md", comp
 
 def build_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,
                  curves: pd.DataFrame | None = None, genotypes: Mapping | None = None,
-                 expected_seeds: int = 3) -> Path:
-    """Tables, paper comparison, pictures, report.md and report.html under ``out_dir``; returns report.md."""
-    return write_report(runs, layout, out_dir, curves, genotypes, expected_seeds)
+                 expected_seeds: int = 3, provenance: Mapping[str, str] | None = None) -> Path:
+    """Tables, seed-noise tests, paper comparison, pictures, report.md and report.html under ``out_dir``;
+    returns report.md. ``provenance`` (e.g. command, preset, commit, date, invocation) heads the report, in
+    its order; a 'smoke' preset there or on the runs puts a banner on it. ``genotypes``: see
+    ``analysis.load.best_seed_genotypes``."""
+    return write_report(runs, layout, out_dir, curves, genotypes, expected_seeds, provenance)

@@ -11,16 +11,23 @@ the fingerprint: ask for ``refresh='always'`` then.
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
 from analysis.schema import CURVE_COLUMNS, FINISHED, PARAM_PREFIX, cast_params
+from analysis.tables import TableLayout, best_seeds
 from trials import metric_names as mn
 
+if TYPE_CHECKING:
+    from search_space import Genotype
+
 Refresh = Literal["auto", "always", "never"]
+GENOTYPE_ARTIFACT = "genotype.json"  # logged by orchestrator/trainable.py at the artifact root
+WIDTH_PARAM = PARAM_PREFIX + "retrain.base_width"  # f of the retrained network the figure shows
 PAGE_SIZE = 1000
 _PARENT_TAG = "mlflow.parentRunId"
 # Trial runs carry the setting tag; a parent run stays RUNNING for a whole ablation and must not count.
@@ -58,6 +65,31 @@ def load_curves(tracking_uri: str, runs: pd.DataFrame, metrics: Iterable[str] = 
     ]
     curves = pd.DataFrame.from_records(records, columns=list(CURVE_COLUMNS))
     return curves.astype({"step": "int64", "value": "float64"})
+
+
+def best_seed_genotypes(tracking_uri: str, runs: pd.DataFrame, layout: TableLayout,
+                        client=None) -> dict[str, tuple["Genotype", int]]:
+    """Each row's best seed (``tables.best_seeds``: highest mean PSNR over the layout's conditions) as
+    {'<row name> (seed <s>)': (its genotype.json artifact, its retrain width)}, what ``build_report`` draws.
+    Rows whose run has no genotype artifact or no width param are left out; references have neither."""
+    from search_space import genotype_from_json  # deferred: torch loads only when figures are wanted
+
+    mlflow_client = _lazy_client(tracking_uri, client)()
+    genotypes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for best in best_seeds(runs, layout).to_dict("records"):
+            if pd.isna(best.get(WIDTH_PARAM)) or not _has_artifact(mlflow_client, best["run_id"]):
+                continue
+            folder = Path(tmp, best["run_id"])
+            folder.mkdir()
+            path = mlflow_client.download_artifacts(best["run_id"], GENOTYPE_ARTIFACT, str(folder))
+            genotype = genotype_from_json(Path(path).read_text())
+            genotypes[f"{best['name']} (seed {best[mn.TAG_SEED]})"] = (genotype, int(best[WIDTH_PARAM]))
+    return genotypes
+
+
+def _has_artifact(client, run_id: str) -> bool:
+    return any(info.path == GENOTYPE_ARTIFACT for info in client.list_artifacts(run_id))
 
 
 class _Query:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.significance import marker
-from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label, value_columns
+from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label, row_name, value_columns
 from trials import metric_names as mn
 
 DAGGER = "†"
@@ -50,11 +50,16 @@ def best_rows(summary: pd.DataFrame, column: str, decimals: int = 2) -> set[int]
     return set(np.flatnonzero(values == best).tolist())
 
 
+def value_headers(layout: TableLayout) -> dict[str, str]:
+    """Value column -> its header, e.g. 'psnr_sigma30' -> 'σ=30 PSNR', in display order."""
+    per_condition = {f"{m}_{c}": f"{condition_label(layout, c)} {m.upper()}"
+                     for c in layout.conditions for m in layout.metrics}
+    return per_condition | {e: EXTRA_LABELS.get(e, e) for e in layout.extras}
+
+
 def headers(layout: TableLayout) -> list[str]:
     """Flat column names of the text table."""
-    per_condition = [f"{condition_label(layout, c)} {m.upper()}" for c in layout.conditions for m in layout.metrics]
-    extras = [EXTRA_LABELS.get(e, e) for e in layout.extras]
-    return ["Method", *layout.mark_columns, "n", "Params (M)", *per_condition, *extras]
+    return ["Method", *layout.mark_columns, "n", "Params (M)", *value_headers(layout).values()]
 
 
 def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ",
@@ -93,6 +98,25 @@ def frame_to_markdown(frame: pd.DataFrame, floats: str = "{:.4f}") -> str:
     """Any small frame (e.g. the paper comparison) as a pipe table."""
     as_text = lambda v: EMPTY if pd.isna(v) else floats.format(v) if isinstance(v, float) else str(v)  # noqa: E731
     return pipe_table(list(frame.columns), [[as_text(v) for v in r] for r in frame.itertuples(index=False)])
+
+
+def comparison_wide(comparison: pd.DataFrame, layout: TableLayout, metric: str) -> pd.DataFrame:
+    """One metric of ``paper.compare_with_paper``'s long frame as rows x conditions of text cells
+    'ours / paper / diff' (an en dash where a side is missing)."""
+    cells = comparison[comparison["metric"] == metric].set_index(["setting", "condition"])
+    wide = {"Method": [row_name(row, layout) for row in layout.rows]}
+    for condition in layout.conditions:
+        wide[condition_label(layout, condition)] = [_ours_paper_diff(cells, (row.setting, condition), metric)
+                                                    for row in layout.rows]
+    return pd.DataFrame(wide)
+
+
+def _ours_paper_diff(cells: pd.DataFrame, key: tuple[str, str], metric: str) -> str:
+    found = cells.loc[key] if key in cells.index else pd.Series(dtype=float)
+    decimals = _decimals(metric)[0]
+    number = lambda v, sign="": EMPTY if pd.isna(v) else f"{v:{sign}.{decimals}f}"  # noqa: E731
+    return " / ".join([number(found.get("ours_mean")), number(found.get("paper_mean")),
+                       number(found.get("diff"), "+")])
 
 
 # --- LaTeX --------------------------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""A report folder: the table in every format, the paper comparison, pictures, report.md and report.html."""
+"""A report folder: the table in every format, the paper comparison, pictures, report.md and report.html.
+
+The report is one outline of blocks (``_outline``), written twice: as Markdown and as HTML. From the top:
+a smoke banner (when the preset is 'smoke'), the provenance given by the caller (command, preset, commit,
+date, invocation: whatever keys, in their order), the table, the seed-noise tests (``analysis.significance``),
+ours / paper / difference as one wide table per metric, the pictures.
+"""
 
 import html
 from collections.abc import Mapping
@@ -9,8 +15,14 @@ import pandas as pd
 from analysis import plots, render
 from analysis.paper import compare_with_paper, has_paper_table
 from analysis.pictures import PICTURES
-from analysis.tables import TableLayout, caption, resolve, summarize
+from analysis.significance import marker_legend
+from analysis.tables import TableLayout, caption, resolve, row_name, select_runs, significance_tests, summarize
 from trials import metric_names as mn
+
+SMOKE = "smoke"
+SMOKE_BANNER = ("Smoke run: these numbers check that the pipeline works end to end on tiny widths and a few "
+                "iterations; they rank nothing and are not comparable with the paper's numbers.")
+Block = tuple  # (kind, *content); kinds: h1, h2, h3, p, banner, facts, table, links, img
 
 
 def write_tables(summary: pd.DataFrame, layout: TableLayout, out_dir: Path,
@@ -46,31 +58,89 @@ def write_pictures(runs: pd.DataFrame, layout: TableLayout, out_dir: Path, curve
 
 def write_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,
                  curves: pd.DataFrame | None = None, genotypes: Mapping | None = None,
-                 expected_seeds: int = 3) -> Path:
+                 expected_seeds: int = 3, provenance: Mapping[str, str] | None = None) -> Path:
     """Everything for one table under ``out_dir``; returns report.md (report.html sits next to it).
 
-    ``genotypes`` maps a display name (e.g. 'lwas_resl seed 0') to (a ``search_space.Genotype``, its width).
+    ``genotypes`` maps a display name (e.g. 'lwas_resl seed 0') to (a ``search_space.Genotype``, its width);
+    ``analysis.load.best_seed_genotypes`` gives each row's best seed. ``provenance`` is shown at the top.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layout = resolve(layout, runs)
     summary = summarize(runs, layout, expected_seeds)
     files = write_tables(summary, layout, out, expected_seeds)
+    tests = significance_tests(runs, layout)
+    files["significance_csv"] = render.write_csv(tests, out / "significance.csv")
     pictures = write_pictures(runs, layout, out, curves, genotypes)
-    (out / "report.html").write_text(_html(summary, layout, files, pictures, expected_seeds))
+    blocks = _outline(summary, layout, files, pictures, expected_seeds, dict(provenance or {}),
+                      is_smoke(runs, layout, provenance), tests)
+    (out / "report.html").write_text(_html(layout.title, blocks))
     report = out / "report.md"
-    report.write_text(_markdown(summary, layout, files, pictures, expected_seeds))
+    report.write_text("\n".join(_MARKDOWN[kind](*content) for kind, *content in blocks))
     return report
 
 
-def _markdown(summary, layout, files, pictures, expected_seeds) -> str:
-    parts = [f"# {layout.title}\n", render.to_markdown(summary, layout, expected_seeds)]
-    parts.append("Files: " + ", ".join(f"[{p.name}]({p.name})" for p in files.values()) + "\n")
-    if "comparison_md" in files:
-        parts += [f"## Against the paper ({layout.table_id}; diff = ours - paper)\n",
-                  files["comparison_md"].read_text()]
-    parts += [f"## {name}\n\n![{name}]({path.name})\n" for name, path in pictures.items()]
-    return "\n".join(parts)
+def is_smoke(runs: pd.DataFrame, layout: TableLayout, provenance: Mapping[str, str] | None = None) -> bool:
+    """The caller says so, or any run of this table carries the smoke preset tag."""
+    if (provenance or {}).get("preset") == SMOKE:
+        return True
+    presets = select_runs(runs, layout, finished_only=False).get(mn.TAG_PRESET, pd.Series(dtype=object))
+    return bool((presets == SMOKE).any())
+
+
+# --- the outline ----------------------------------------------------------------------------------------
+def _outline(summary, layout, files, pictures, expected_seeds, provenance, smoke, tests) -> list[Block]:
+    blocks: list[Block] = [("h1", layout.title)]
+    blocks += [("banner", SMOKE_BANNER)] if smoke else []
+    blocks += [("facts", list(provenance.items()))] if provenance else []
+    blocks += [("p", caption(layout, expected_seeds)),
+               ("table", render.headers(layout), render.text_rows(summary, layout)),
+               ("links", [p.name for p in files.values()])]
+    blocks += _significance_blocks(tests, layout)
+    if "comparison_csv" in files:
+        blocks += _paper_blocks(pd.read_csv(files["comparison_csv"], dtype={"condition": str}), layout, smoke)
+    blocks += [block for name, path in pictures.items() for block in (("h2", name), ("img", name, path.name))]
+    return blocks
+
+
+def _significance_blocks(tests: pd.DataFrame, layout: TableLayout) -> list[Block]:
+    if tests.empty:
+        return []
+    names = {row.setting: row_name(row, layout) for row in layout.rows}
+    columns = render.value_headers(layout)
+    rows = [[names[t.setting], names[t.compare_with], columns[t.column], _number(t.diff, "{:+.4f}"),
+             _number(t.p, "{:.3g}"), str(t.n), str(t.compare_n)] for t in tests.itertuples(index=False)]
+    note = (f"Welch's t-test (two-sided, unequal variances) of each row's per-seed values against the row it "
+            f"is compared with; diff = row - compared row. In the table: {marker_legend()}. No p-value with "
+            f"fewer than 2 seeds a side or no spread on both. Also in significance.csv.")
+    header = ["Row", "Compared with", "Column", "Diff", "p", "n", "n (compared)"]
+    return [("h2", "Differences beyond seed noise"), ("p", note), ("table", header, rows)]
+
+
+def _paper_blocks(comparison: pd.DataFrame, layout: TableLayout, smoke: bool) -> list[Block]:
+    blocks: list[Block] = [("h2", f"Against the paper ({layout.table_id})")]
+    blocks += [("banner", SMOKE_BANNER)] if smoke else []
+    blocks.append(("p", "Each cell: ours / paper / diff (ours - paper), means over seeds; "
+                        "every metric in long form, params included, in comparison.csv."))
+    for metric in layout.metrics:
+        wide = render.comparison_wide(comparison, layout, metric)
+        blocks += [("h3", metric.upper()), ("table", list(wide.columns), wide.values.tolist())]
+    return blocks
+
+
+def _number(value: float, fmt: str) -> str:
+    return render.EMPTY if pd.isna(value) else fmt.format(value)
+
+
+# --- Markdown and HTML ----------------------------------------------------------------------------------
+_MARKDOWN = {
+    "h1": lambda text: f"# {text}\n", "h2": lambda text: f"## {text}\n", "h3": lambda text: f"### {text}\n",
+    "p": lambda text: f"{text}\n", "banner": lambda text: f"> **{text}**\n",
+    "facts": lambda items: "".join(f"- **{key}**: {value}\n" for key, value in items),
+    "table": render.pipe_table,
+    "links": lambda names: "Files: " + ", ".join(f"[{n}]({n})" for n in names) + "\n",
+    "img": lambda name, file: f"![{name}]({file})\n",
+}
 
 
 def _html_table(header: list[str], rows: list[list[str]]) -> str:
@@ -79,18 +149,22 @@ def _html_table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _html(summary, layout, files, pictures, expected_seeds) -> str:
-    parts = [f"<h1>{html.escape(layout.title)}</h1>",
-             f"<p>{html.escape(caption(layout, expected_seeds))}</p>",
-             _html_table(render.headers(layout), render.text_rows(summary, layout)),
-             "<p>Files: " + ", ".join(f'<a href="{p.name}">{p.name}</a>' for p in files.values()) + "</p>"]
-    if "comparison_csv" in files:
-        comparison = pd.read_csv(files["comparison_csv"]).round(4).astype(object).fillna("")
-        parts += [f"<h2>Against the paper ({html.escape(layout.table_id)}; diff = ours - paper)</h2>",
-                  _html_table(list(comparison.columns), comparison.values.tolist())]
-    parts += [f'<h2>{html.escape(name)}</h2><img src="{path.name}" alt="{html.escape(name)}">'
-              for name, path in pictures.items()]
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(layout.title)}</title>"
-            f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+_e = html.escape
+_HTML = {
+    "h1": lambda text: f"<h1>{_e(text)}</h1>", "h2": lambda text: f"<h2>{_e(text)}</h2>",
+    "h3": lambda text: f"<h3>{_e(text)}</h3>", "p": lambda text: f"<p>{_e(text)}</p>",
+    "banner": lambda text: f'<p class="banner"><strong>{_e(text)}</strong></p>',
+    "facts": lambda items: "<ul>" + "".join(f"<li><b>{_e(k)}</b>: {_e(str(v))}</li>" for k, v in items) + "</ul>",
+    "table": _html_table,
+    "links": lambda names: "<p>Files: " + ", ".join(f'<a href="{_e(n)}">{_e(n)}</a>' for n in names) + "</p>",
+    "img": lambda name, file: f'<img src="{_e(file)}" alt="{_e(name)}">',
+}
+_STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
+          "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}"
+          ".banner{background:#fff3cd;border:1px solid #e0b000;padding:8px}")
+
+
+def _html(title: str, blocks: list[Block]) -> str:
+    body = "".join(_HTML[kind](*content) for kind, *content in blocks)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>{body}</body></html>\n")

@@ -198,11 +198,27 @@ def _tests(chosen: pd.DataFrame, layout: TableLayout, values: list[str]) -> pd.D
     return seed_tests(data, compared_pairs(layout.rows), values, mn.TAG_SETTING)
 
 
-def significance(runs: pd.DataFrame, layout: TableLayout) -> pd.DataFrame:
+def significance_tests(runs: pd.DataFrame, layout: TableLayout) -> pd.DataFrame:
     """Per tested row and value column: means, difference, Welch p and seeds a side
     (``analysis.significance.seed_tests``), for the runs the summary uses."""
     layout = resolve(layout, runs)
     return _tests(select_runs(runs, layout), layout, value_columns(layout))
+
+
+def best_seeds(runs: pd.DataFrame, layout: TableLayout) -> pd.DataFrame:
+    """Per searched row (references have no architecture), its finished run with the highest mean PSNR over
+    the layout's conditions: ``setting, name, seed, run_id`` and the run's other columns; rows without a
+    scored run are left out. Ties go to the earlier run."""
+    layout = resolve(layout, runs)
+    chosen = select_runs(runs, layout)
+    psnr = chosen.reindex(columns=[mn.psnr(c) for c in layout.conditions]).astype("float64")
+    chosen = chosen.assign(score=psnr.mean(axis=1)).dropna(subset=["score"])
+    best = []
+    for row in layout.rows:
+        group = chosen[chosen[mn.TAG_SETTING] == row.setting]
+        if not is_reference(row.setting) and len(group):
+            best.append(group.iloc[[int(np.argmax(group["score"].to_numpy()))]].assign(name=row_name(row, layout)))
+    return pd.concat(best, ignore_index=True) if best else chosen.iloc[:0].assign(name=pd.Series(dtype=str))
 
 
 def is_reference(setting: str) -> bool:

@@ -10,7 +10,7 @@ from analysis import render
 from analysis.load import tidy
 from analysis.significance import marker, welch_p
 from analysis.synthetic import synthetic_runs
-from analysis.tables import Row, compared_pairs, resolve, significance, summarize, value_columns
+from analysis.tables import Row, compared_pairs, resolve, significance_tests, summarize, value_columns
 from orchestrator.commands import layout as layout_for
 from trials import metric_names as mn
 
@@ -102,7 +102,7 @@ def test_sweep_rows_are_tested_against_lambda_zero_when_it_ran():
 
 def test_the_report_frame_gives_differences_and_seeds_per_side(lwas):
     layout, runs = lwas
-    tests = significance(runs[(runs.setting != "basic") | (runs.seed < 3)], layout)
+    tests = significance_tests(runs[(runs.setting != "basic") | (runs.seed < 3)], layout)
     row = tests[(tests.setting == "lwas") & (tests.column == mn.psnr("sigma30"))].iloc[0]
     lwas_values = runs.loc[runs.setting == "lwas", mn.psnr("sigma30")]
     basic_values = runs.loc[(runs.setting == "basic") & (runs.seed < 3), mn.psnr("sigma30")]
