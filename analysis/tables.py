@@ -235,7 +235,9 @@ def compared_pairs(rows: tuple[Row, ...]) -> dict[str, str]:
 
 
 def row_name(row: Row, layout: TableLayout) -> str:
-    """The label with its marks where they tell rows apart: 'HiNAS [LWAS yes, ResL no]'."""
+    """The label, with its marks when another row shares it: 'HiNAS [LWAS yes, ResL no]'."""
+    if sum(other.label == row.label for other in layout.rows) < 2:
+        return row.label
     marks = [f"{column} {mark}" for column, mark in zip(layout.mark_columns, row.marks, strict=False)
              if mark not in ("", "-")]
     return f"{row.label} [{', '.join(marks)}]" if marks else row.label
