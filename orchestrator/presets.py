@@ -7,7 +7,7 @@ method), then the given overrides (data folders, ``--set``, an ablation setting)
 
 from orchestrator.experiments import Setting, presets_for
 from search_space import SPACES
-from trials.config import TrialConfig, default_config, with_overrides
+from trials.config import TrialConfig, default_sections, with_overrides
 from trials.tasks import TASKS
 
 
@@ -22,7 +22,7 @@ def preset_config(name: str, task: str | None = None, overrides: dict | None = N
     presets = experiments.presets
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(presets)}")
-    base = default_config(task=task, space=space, method=method)  # unknown names fail here, listing valid ones
+    base = default_sections(task=task, space=space, method=method)  # unknown names fail here, listing valid ones
     return with_overrides(base, {**presets[name](task, space, method), **overrides})
 
 

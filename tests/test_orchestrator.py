@@ -1,5 +1,6 @@
 """The ablation command's checks, registry and grid: everything that must happen before Ray starts."""
 
+import random
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from orchestrator.arguments import default_task
 from orchestrator.cli import main, make_parser
 from orchestrator.commands import experiment_lock, make_plan
 from orchestrator.experiments import ablation_names, find_ablation
-from orchestrator.presets import trial_config
+from orchestrator.presets import preset_config, trial_config
 
 
 def get_ablation(name: str, task: str):
@@ -215,3 +216,18 @@ def test_artifacts_of_an_explicit_sqlite_store_live_beside_it(tmp_path, monkeypa
     exp = tr.client(uri).get_experiment(tr.experiment_id(uri, "x", tr.artifact_root(uri)))
     assert exp.artifact_location == (store.parent / "mlartifacts" / "x").as_uri()
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_fixed_genotype_file_builds_on_any_space(tmp_path):
+    """method.name=fixed with a genotype file: the method's default genotype ('hand') is not a HiNAS one, so
+    the config must be checked once, after every override, not at the method's defaults."""
+    from search_space import SPACES
+
+    space_cfg = preset_config("smoke", "denoise").space
+    genotype = SPACES.get("hinas").sample(space_cfg, random.Random(0))
+    path = tmp_path / "genotype.json"
+    path.write_text(genotype.to_json())
+    cfg = preset_config("smoke", "denoise", {"method.name": "fixed", "method.genotype": str(path)})
+    assert cfg.method.genotype == str(path)
+    with pytest.raises(ValueError, match="neither a genotype of space hinas"):
+        preset_config("smoke", "denoise", {"method.name": "fixed"})

@@ -8,6 +8,7 @@ presets (orchestrator/presets.py) and ``--set key=value`` overrides build on the
 give the dotted form that MLflow params and the command line use.
 """
 
+import copy
 import dataclasses
 import difflib
 import json
@@ -136,9 +137,24 @@ def section_config(section: str, name: str):
 def default_config(task: str | None = None, space: str | None = None, method: str | None = None,
                    loss: str | None = None) -> TrialConfig:
     """Every section at its defaults; components by name, else each registry's default."""
+    return from_dict(TrialConfig, default_sections(task, space, method, loss))
+
+
+def default_sections(task: str | None = None, space: str | None = None, method: str | None = None,
+                     loss: str | None = None) -> dict:
+    """``default_config`` as plain data, not yet checked as a whole: a component's defaults may be invalid
+    until overrides complete them (``method.name=fixed`` needs its ``method.genotype``)."""
     names = {"task": task, "space": space, "method": method, "loss": loss}
     sections = {s: section_config(s, names[s] or NAMED_SECTIONS[s].default) for s in NAMED_SECTIONS}
-    return TrialConfig(**sections)
+    data = {}
+    for f in dataclasses.fields(TrialConfig):
+        if f.name in sections:
+            data[f.name] = dataclasses.asdict(sections[f.name])
+        elif f.default_factory is not dataclasses.MISSING:
+            data[f.name] = dataclasses.asdict(f.default_factory())
+        else:
+            data[f.name] = f.default
+    return data
 
 
 def validate(cfg: TrialConfig) -> None:
@@ -266,12 +282,13 @@ def _section_class(cls, name: str, value, hint):
     return NAMED_SECTIONS[name].get(value["name"]).config_class
 
 
-def with_overrides(cfg: TrialConfig, overrides: dict[str, object]) -> TrialConfig:
+def with_overrides(cfg: TrialConfig | dict, overrides: dict[str, object]) -> TrialConfig:
     """Applies dotted overrides (``{"loss.lam": "0.3"}``); values may be strings, checked against the type.
+    ``cfg`` may be a config or its plain data (``default_sections``); the result is checked as a whole.
 
     ``<section>.name`` overrides come first and reset that section to the named component's defaults.
     """
-    data = dataclasses.asdict(cfg)
+    data = copy.deepcopy(cfg) if isinstance(cfg, dict) else dataclasses.asdict(cfg)
     for section in NAMED_SECTIONS:
         name = overrides.get(f"{section}.name")
         if name is not None and str(name) != data[section]["name"]:
