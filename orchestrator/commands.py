@@ -13,6 +13,7 @@ import socket
 import sys
 from pathlib import Path
 
+from orchestrator import invocation
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import ablation_names, find_ablation
@@ -174,22 +175,27 @@ def check_experiment_folder(plan: Plan, resume: bool) -> None:
 
 def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
-    print(f"Ray dashboard: {dashboard or '(not running)'}", flush=True)
+    print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)}", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
     exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task), tr.artifact_root(uri))
     parent = tr.parent_run(uri, exp_id, plan.experiment,
                            {"ablation": plan.ablation.name, "task": plan.task, tr.TUNE_EXPERIMENT: plan.experiment},
                            resume=args.resume)
-    tracking = tr.Tracking(uri, exp_id, parent, tr.git_commit(Path.cwd()))
+    commit = tr.git_commit(Path(__file__).resolve().parent)  # the code that runs, wherever it runs from
+    invocation.record(uri, parent, plan, plan.base["overrides"], commit)
+    tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"])
+    print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}", flush=True)
     status = "FAILED"
     try:
         results = build_tuner(plan, tracking, restore=args.resume).fit()
         status = outcome(results)
         if status != "KILLED":  # an interrupted ablation logs them when it is resumed
             log_references(plan, tracking)
+        runs = print_summary(plan, uri, parent, results)
+        publish_report(plan, uri, parent, runs)
     finally:
         tr.finish_parent(uri, parent, status)
-    print_summary(plan, uri, parent, results)
+    print_links(plan, uri, exp_id, parent)
     if status == "KILLED":
         print(f"interrupted: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "
               f"Finish with: python -m orchestrator ablation {plan.ablation.name} --task {plan.task} "
@@ -254,18 +260,44 @@ def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
         print("no finished trials, so no table")
     else:
         print(table_text(runs, layout(plan.ablation.name, plan.task), "md", expected_seeds=len(plan.seeds)))
-    store = uri.removeprefix("sqlite:///")
-    print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite") else f"MLflow: {uri}")
+    return runs
+
+
+def publish_report(plan: Plan, uri: str, parent: str, runs) -> None:
+    """The report on the parent run; the trials' results are in MLflow already, so a failure here only warns."""
+    if runs.empty:
+        return
+    try:
+        invocation.publish(uri, parent, runs, layout(plan.ablation.name, plan.task), len(plan.seeds))
+    except Exception as err:  # noqa: BLE001 - any failure of the report leaves the results as they are
+        print(f"warning: the report could not be logged to the parent run ({type(err).__name__}: {err}); "
+              f"`python -m orchestrator report {plan.ablation.name} --out DIR` writes it", file=sys.stderr)
+
+
+def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
+    if uri.startswith("sqlite"):
+        print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}   then open "
+              f"{invocation.ui_link(uri, exp_id, parent)}  (table and report: its artifacts, "
+              f"{invocation.REPORT_FOLDER}/)")
+    else:
+        print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
     print(f"Ray results: {plan.experiment_path}")
-    print(f"Table again: python -m orchestrator table {plan.ablation.name} --task {plan.task} "
-          f"--tracking-uri {uri}" + ("" if uri.startswith("http") else f"   (store: {store})"))
+    print(f"Table again: python -m orchestrator table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
+
+
+def dashboard_token_hint(dashboard: str) -> str:
+    """Ray's dashboard asks for a token when token authentication is on; say where to get it."""
+    token_on = os.environ.get("RAY_AUTH_MODE", "").lower() == "token" or (Path.home() / ".ray" / "auth_token").exists()
+    return "  (it asks for a token: `ray get-auth-token` prints it)" if dashboard and token_on else ""
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     from analysis.api import table_text  # deferred
 
     table_layout = layout(args.ablation, args.task)  # an unknown ablation fails before the store is opened
-    runs = load_for(args)
+    if args.list_invocations:
+        return print_invocations(args)
+    runs, _ = load_for(args)
     fmt = "tex" if args.format == "latex" else args.format
     print(table_text(runs, table_layout, fmt, compare_paper=args.compare == "paper",
                      expected_seeds=args.expected_seeds))
@@ -274,13 +306,16 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.api import build_report  # deferred
-    from analysis.load import load_curves  # deferred
+    from analysis.load import best_seed_genotypes, load_curves  # deferred
 
     table_layout = layout(args.ablation, args.task)
-    runs = load_for(args)
-    curves = load_curves(args.tracking_uri or default_uri(), runs)
-    path = build_report(runs, table_layout, args.out, curves=curves,
-                        expected_seeds=args.expected_seeds)
+    if args.list_invocations:
+        return print_invocations(args)
+    runs, parent = load_for(args)
+    uri = args.tracking_uri or default_uri()
+    path = build_report(runs, table_layout, args.out, curves=load_curves(uri, runs),
+                        genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=args.expected_seeds,
+                        provenance=invocation.provenance(uri, parent))
     print(f"report: {path}\n        {path.with_suffix('.html')}")
     return 0
 
@@ -291,18 +326,44 @@ def default_uri() -> str:
 
 
 def load_for(args: argparse.Namespace):
+    """The runs of one invocation (parent run) of the ablation: ``--invocation ID``, else the latest; an
+    ablation run twice (a smoke run, then a paper run) never mixes in one table."""
     from analysis.load import load_runs  # deferred
 
     uri = args.tracking_uri or default_uri()
     tr.check_reachable(uri, create=False)
-    try:
-        runs = load_runs(uri, experiment=mlflow_experiment(args.ablation, args.task), cache_dir=RUNS / "cache")
-    except KeyError:  # no such experiment in the store
-        runs = None
-    if runs is None or runs.empty:
+    parents = invocation.invocations(uri, mlflow_experiment(args.ablation, args.task))
+    if not parents:
         raise ValueError(f"no runs of ablation {args.ablation} ({args.task}) in {uri}; run "
                          f"`python -m orchestrator ablation {args.ablation} --task {args.task}` first")
-    return runs
+    chosen = pick_invocation(parents, args.invocation)
+    runs = load_runs(uri, parent_run_id=chosen.info.run_id, cache_dir=RUNS / "cache")
+    if runs.empty:
+        raise ValueError(f"invocation {invocation.describe_invocation(chosen)} of ablation {args.ablation} has no "
+                         f"trial runs yet; pick another with --invocation ID")
+    older = len(parents) - 1
+    print(f"invocation {invocation.describe_invocation(chosen)}"
+          + (f"; {older} other(s): pass --invocation ID (`--list-invocations` lists them)" if older else ""),
+          file=sys.stderr)
+    return runs, chosen.info.run_id
+
+
+def print_invocations(args: argparse.Namespace) -> int:
+    uri = args.tracking_uri or default_uri()
+    tr.check_reachable(uri, create=False)
+    for run in invocation.invocations(uri, mlflow_experiment(args.ablation, args.task)):
+        print(invocation.describe_invocation(run), run.data.params.get(invocation.COMMAND, ""))
+    return 0
+
+
+def pick_invocation(parents: list, wanted: str | None):
+    if wanted is None:
+        return parents[0]
+    for run in parents:
+        if run.info.run_id.startswith(wanted):
+            return run
+    listing = "\n  ".join(invocation.describe_invocation(r) for r in parents)
+    raise ValueError(f"no invocation {wanted!r} of this ablation; there are:\n  {listing}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -338,6 +399,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--task", choices=TASKS.names(), default=None, help="default: the ablation's first task")
         p.add_argument("--tracking-uri")
         p.add_argument("--expected-seeds", type=int, default=3)
+        p.add_argument("--invocation", metavar="ID", help="the parent run (or a prefix of its id) to show; "
+                       "default: the latest invocation of the ablation")
+        p.add_argument("--list-invocations", action="store_true", help="list the ablation's invocations and exit")
         if name == "table":
             p.add_argument("--format", choices=("md", "latex", "csv"), default="md")
             p.add_argument("--compare", choices=("paper",), help="set the paper's numbers beside ours")

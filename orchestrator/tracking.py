@@ -6,6 +6,8 @@ interrupted ablation finds and continues its own child run instead of adding a s
 
 import contextlib
 import fcntl
+import getpass
+import json
 import logging
 import os
 import subprocess
@@ -36,6 +38,7 @@ class Tracking:
     experiment_id: str
     parent_run_id: str
     git_commit: str
+    preset: str
 
 
 def default_uri(base: Path, create: bool = True) -> str:
@@ -173,6 +176,20 @@ def git_commit(folder: Path) -> str:
         return "unknown"
 
 
+def log_params(mlflow_client, run_id: str, params: dict[str, object]) -> None:
+    from mlflow.entities import Param  # deferred: as above
+
+    todo = [Param(k, str(v)) for k, v in params.items()]
+    for start in range(0, len(todo), 100):  # MLflow's batch limit
+        mlflow_client.log_batch(run_id, params=todo[start:start + 100])
+
+
+def source_tags() -> dict[str, str]:
+    """MLflow's own source tags (its UI shows them as the run's source and user)."""
+    return {"mlflow.source.name": "python -m orchestrator", "mlflow.source.type": "LOCAL",
+            "mlflow.user": getpass.getuser()}
+
+
 def finished_trial_keys(tracking: Tracking) -> set[str]:
     """Trial keys of the parent's FINISHED child runs."""
     query = f"tags.`{PARENT_TAG}` = '{tracking.parent_run_id}' and attributes.status = 'FINISHED'"
@@ -187,7 +204,8 @@ class TrialRun:
         self.tracking, self.client = tracking, client(tracking.uri)
         self.run_id = self._find(trial_key) or self.client.create_run(
             tracking.experiment_id, run_name=run_name,
-            tags={**tags, TRIAL_KEY: trial_key, PARENT_TAG: tracking.parent_run_id, M.TAG_COMMIT: tracking.git_commit},
+            tags={**tags, TRIAL_KEY: trial_key, PARENT_TAG: tracking.parent_run_id, M.TAG_COMMIT: tracking.git_commit,
+                  M.TAG_INVOCATION: tracking.parent_run_id, M.TAG_PRESET: tracking.preset, **source_tags()},
         ).info.run_id
         self.client.update_run(self.run_id, status="RUNNING")
 
@@ -200,12 +218,8 @@ class TrialRun:
         return runs[0].info.run_id if runs else None
 
     def log_params(self, params: dict[str, object]) -> None:
-        from mlflow.entities import Param  # deferred: as above
-
         existing = self.client.get_run(self.run_id).data.params
-        todo = [Param(k, str(v)) for k, v in params.items() if k not in existing]
-        for start in range(0, len(todo), 100):  # MLflow's batch limit
-            self.client.log_batch(self.run_id, params=todo[start:start + 100])
+        log_params(self.client, self.run_id, {k: v for k, v in params.items() if k not in existing})
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric  # deferred: as above
@@ -246,6 +260,33 @@ class TrialRun:
                                          params={"task": info["task"], "condition": info["condition"],
                                                  "width": info["width"], "space": info["genotype"].space})
                 self.client.log_artifact(self.run_id, str(path), artifact_path=NETWORKS)
+
+    def log_inputs(self, datasets: list[dict[str, str]]) -> None:
+        """Each data set as an MLflow dataset input (name, digest, source; context train or test), once."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag  # deferred: as above
+
+        run = self.client.get_run(self.run_id)
+        logged = {(d.dataset.name, d.dataset.digest) for d in (run.inputs.dataset_inputs if run.inputs else [])}
+        todo = [DatasetInput(Dataset(d["name"], d["digest"], "local", d["source"],
+                                     profile=json.dumps({"images": int(d["images"])})),
+                             tags=[InputTag("mlflow.data.context", d["context"])])
+                for d in datasets if (d["name"], d["digest"]) not in logged]
+        if todo:
+            self.client.log_inputs(self.run_id, datasets=todo)
+
+    @contextlib.contextmanager
+    def system_metrics(self, interval_s: float = 10.0):
+        """MLflow's system metrics (CPU, memory, disk, network; GPU where its libraries are) for the block."""
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor  # deferred: as above
+
+        logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)  # start/stop lines per trial
+        monitor = SystemMetricsMonitor(self.run_id, sampling_interval=interval_s, resume_logging=True,
+                                       tracking_uri=self.tracking.uri)
+        monitor.start()
+        try:
+            yield
+        finally:
+            monitor.finish()
 
     def finish(self, failed: bool = False) -> None:
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")

@@ -5,8 +5,10 @@ The run folder is the Tune checkpoint: after every search epoch and retrain chec
 last reported checkpoint back and the pipeline resumes from it.
 """
 
+import logging
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ from trials.config import flatten, inferred_tags
 from trials.data import DataError
 from trials.losses import NonFiniteLossError
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
+from trials.retrain import conditions as retrain_conditions
+from trials.tasks import TASKS
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
 # Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
@@ -30,18 +34,43 @@ ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
 DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError)
 
 
-class TuneHooks(TrialHooks):
-    """Reports each checkpointed step to Tune (metrics + the run folder) and logs it to MLflow."""
+class PhaseClock:
+    """Seconds a phase has left at its pace so far in this process (a resumed trial starts a new pace)."""
 
-    def __init__(self, run: TrialRun, static: dict, width: int):
+    def __init__(self):
+        self.phase, self.start, self.first_done = None, 0.0, 0
+
+    def eta_s(self, phase: str, done: int, total: int) -> float:
+        if phase != self.phase:
+            self.phase, self.start, self.first_done = phase, time.monotonic(), done
+            return float("nan")
+        pace = (time.monotonic() - self.start) / max(done - self.first_done, 1)
+        return pace * (total - done)
+
+
+class TuneHooks(TrialHooks):
+    """Reports each checkpointed step to Tune (metrics + the run folder) and logs it to MLflow; between
+    checkpoints, the retraining's progress (condition, iteration of total, loss, eta) without a checkpoint."""
+
+    def __init__(self, run: TrialRun, static: dict, width: int, cfg):
         # best_val_score is in every report: Optuna (lambda ablation) maximises it.
         self.run, self.static, self.last, self.width = run, static, {"best_val_score": 0.0}, width
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
+        task = TASKS.get(cfg.task.name)
+        self.condition_keys = [task.condition_key(c) for c in retrain_conditions(cfg)]  # in retraining order
+        self.epochs, self.conditions = cfg.search.epochs, len(self.condition_keys)
+        self.clock = PhaseClock()
+        self.clock.eta_s("search", 0, self.epochs)
 
-    def _report(self, metrics: dict, run_dir: Path) -> None:
+    def _report(self, metrics: dict, run_dir: Path | None) -> None:
         self.last.update(metrics)
-        tune.report({**self.static, **self.last}, checkpoint=tune.Checkpoint.from_directory(str(run_dir)))
+        checkpoint = None if run_dir is None else tune.Checkpoint.from_directory(str(run_dir))
+        tune.report({**self.static, **self.last}, checkpoint=checkpoint)
+
+    def prepared(self, datasets: list[dict[str, str]], device) -> None:
+        self.run.log_inputs(datasets)
+        self.run.log_params({"device_resolved": str(device)})
 
     def search_epoch(self, metrics: dict, run_dir: Path) -> None:
         epoch = metrics["epoch"]
@@ -49,7 +78,18 @@ class TuneHooks(TrialHooks):
             self.run.log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step=epoch)
         if M.VAL_SCORE in metrics:
             self.last["best_val_score"] = max(self.last["best_val_score"], metrics[M.VAL_SCORE])
-        self._report({"phase": "search", **metrics}, run_dir)
+        progress = {M.PROGRESS_CONDITION: "", M.PROGRESS_DONE: epoch, M.PROGRESS_TOTAL: self.epochs,
+                    M.PROGRESS_ETA_S: self.clock.eta_s("search", epoch, self.epochs)}
+        self._report({"phase": "search", **metrics, **progress}, run_dir)
+
+    def retrain_progress(self, condition: str, iteration: int, total: int, loss: float) -> None:
+        """MLflow gets one loss curve per condition (retrain_loss_sigma30, step = iteration); the eta counts
+        the conditions still to retrain at this pace."""
+        self.run.log_metrics({M.per_condition(M.RETRAIN_LOSS, condition): loss}, step=iteration)
+        done = self.condition_keys.index(condition) * total + iteration
+        self._report({"phase": "retrain", M.PROGRESS_CONDITION: condition,
+                      M.PROGRESS_DONE: iteration, M.PROGRESS_TOTAL: total, M.RETRAIN_LOSS: loss,
+                      M.PROGRESS_ETA_S: self.clock.eta_s("retrain", done, total * self.conditions)}, None)
 
     def checkpointed(self, run_dir: Path, phase: str) -> None:
         self._report({"phase": phase}, run_dir)
@@ -63,6 +103,7 @@ class TuneHooks(TrialHooks):
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
         self.run.log_metrics(metrics)
+        self.run.log_params({"param_count": round(metrics[M.PARAMS_M] * 1e6)})  # params_m is the count / 1e6
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
         self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
         self._report({"phase": "done", **metrics}, run_dir)
@@ -83,6 +124,7 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
                       threads: int) -> None:
     """One trial: ``params`` holds the grid point (setting, seed; lam when Optuna chooses it)."""
     torch.set_num_threads(threads)
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)  # a line per checkpoint
     setting, seed = settings[params["setting"]], int(params["seed"])
     extra, name = {}, setting.name
     if "lam" in params:  # chosen by a searcher
@@ -96,14 +138,15 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
             M.TAG_NODE_ID: _node_id()} | inferred_tags(cfg)
     run = TrialRun(tracking, key, f"{name}-seed{seed}", tags)
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
-    run.log_params(flatten(cfg))
+    run.log_params(flatten(cfg) | {M.TAG_SETTING: name})  # a param too: MLflow's charts cannot use tags
     run_dir = Path(ctx.get_trial_dir()) / "run"
     restore_checkpoint(run_dir)
     (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
     hooks = TuneHooks(run, {"setting": name, "seed": seed, "mlflow_run_id": run.run_id, "node_id": _node_id()},
-                      cfg.retrain.base_width)
+                      cfg.retrain.base_width, cfg)
     try:
-        run_trial(cfg, run_dir, hooks)
+        with run.system_metrics():
+            run_trial(cfg, run_dir, hooks)
     except DETERMINISTIC_ERRORS as err:  # the same data and seed fail the same way: a retry would only repeat it
         run.finish(failed=True)
         tune.report({**hooks.static, **hooks.last, "phase": M.PHASE_FAILED, "error": f"{type(err).__name__}: {err}"})

@@ -1,5 +1,6 @@
 """Ray Tune wiring: start (or join) Ray, build the Tuner for an ablation grid, run it or restore it."""
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -7,7 +8,6 @@ from dataclasses import dataclass
 from orchestrator import watchdog
 from orchestrator.experiments import Ablation, Setting
 from orchestrator.tracking import Tracking
-from trials import metric_names as M
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
     dashboard URL (empty when there is none)."""
     import ray  # deferred: Ray loads only when an ablation runs
 
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic table: setting, seed, metrics per trial
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the reporter below, not Tune's own tables
+    logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "wrote the experiment state" lines
     # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if address:
@@ -134,17 +135,13 @@ def tune_config(plan: Plan):
 def run_config(plan: Plan):
     from ray import tune  # deferred: as above
 
-    conditions = plan.progress_columns
-    reporter = tune.CLIReporter(
-        parameter_columns={"setting": "setting", "seed": "seed"},
-        metric_columns={"phase": "phase", "epoch": "epoch", M.TRAIN_LOSS: "loss", M.VAL_PSNR: "val PSNR",
-                        **{c: c.removeprefix("psnr_") for c in conditions}, M.PARAMS_M: "params M"},
-        max_report_frequency=30,
-    )
+    from orchestrator.progress import Ablation, StatusLine, TrialLines  # deferred: imports Ray Tune
+
+    ablation = Ablation(len(plan.grid()))
     return tune.RunConfig(
         name=plan.experiment, storage_path=plan.storage_uri,
         failure_config=tune.FailureConfig(max_failures=plan.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        progress_reporter=reporter, verbose=1,
+        progress_reporter=StatusLine(ablation), callbacks=[TrialLines(ablation, plan.progress_columns)],
+        verbose=1,
     )
-

@@ -18,8 +18,11 @@ def save(state: dict, run_dir: Path) -> Path:
 
 
 def atomic_save(obj: dict, path: Path) -> Path:
-    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact."""
-    tmp = path.with_suffix(".tmp")
+    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact.
+
+    The temporary file sits beside the folder, not in it: Tune copies the run folder as the trial's
+    checkpoint, and a file that vanishes during the copy fails it with a traceback."""
+    tmp = path.parent.parent / f".{path.parent.name}.{path.name}.tmp"
     torch.save(obj, tmp)
     os.replace(tmp, path)
     return path

@@ -102,6 +102,7 @@ class RetrainConfig:
     # the upsampler between scales); it is retrained first. None: every condition from scratch.
     warm_start_from: int | None = None
     checkpoint_every: int = 1000  # iterations
+    log_every: int | None = None  # iterations between progress reports (loss, eta); None: about 20 per condition
     eval_tile: int | None = None
 
 
@@ -177,7 +178,8 @@ def validate(cfg: TrialConfig) -> None:
         (r.base_width > 0, "retrain.base_width must be positive"),
         (finite and min(s.w_lr, s.w_lr_min, r.lr) >= 0,
          "learning rates and gradient clips must be finite, rates >= 0 and clips > 0 (or none)"),
-        (r.iterations > 0 and r.checkpoint_every > 0, "retrain.iterations and checkpoint_every must be > 0"),
+        (r.iterations > 0 and r.checkpoint_every > 0 and (r.log_every is None or r.log_every > 0),
+         "retrain.iterations, checkpoint_every and log_every must be > 0"),
         (cfg.seed >= 0, f"seed must be >= 0, got {cfg.seed}"),
         (r.warm_start_from is None or r.warm_start_from in TASKS.get(cfg.task.name).conditions(cfg.task),
          f"retrain.warm_start_from={r.warm_start_from} is not one of the task's conditions "

@@ -11,7 +11,9 @@ MULT_ADDS_G = "mult_adds_g"  # multiply-adds (1e9) of one forward pass (1280x720
 SEARCH_TIME_S = "search_time_s"  # wall time of the search
 SEARCH_GPU_HOURS = "search_gpu_hours"  # search wall time x GPUs used (0 on CPU-only runs)
 RETRAIN_TIME_S = "retrain_time_s"
-PEAK_MEMORY_MB = "peak_memory_mb"  # peak device memory during the search (CPU: peak RSS)
+PEAK_MEMORY_MB = "peak_memory_mb"  # the tables' search memory: PEAK_CUDA_MB on a GPU, PEAK_RSS_MB on a CPU
+PEAK_RSS_MB = "peak_rss_mb"  # peak resident memory of the trial's process during the search
+PEAK_CUDA_MB = "peak_cuda_mb"  # peak CUDA memory allocated by PyTorch during the search (GPU trials only)
 INFERENCE_MS = "inference_ms_per_image"
 
 # per-epoch search metrics (MLflow step = epoch)
@@ -19,6 +21,14 @@ TRAIN_LOSS = "train_loss"
 VAL_PSNR = "val_psnr"
 VAL_SSIM = "val_ssim"
 VAL_SCORE = "val_score"  # SSIM + PSNR/100, the criterion that picks the best supernet
+
+# progress, in every report of a running trial (Tune's results, the console's status line)
+PROGRESS_CONDITION = "condition"  # the condition being retrained (``sigma30``, ``scale4``); empty in the search
+# epochs (search) or iterations of this condition (retraining) done; not "done", which stops a Tune trial
+PROGRESS_DONE = "steps_done"
+PROGRESS_TOTAL = "steps_total"  # ... of how many
+PROGRESS_ETA_S = "eta_s"  # seconds the current phase has left, at the pace so far
+RETRAIN_LOSS = "retrain_loss"  # mean training loss since the last report (MLflow: retrain_loss_<condition>)
 
 # tags
 TAG_ABLATION = "ablation"

@@ -33,11 +33,18 @@ from trials.workload import Workload, prepare
 class TrialHooks:
     """Callbacks of a running trial. All optional; the orchestrator's subclass reports to Ray and MLflow."""
 
+    def prepared(self, datasets: list[dict[str, str]], device: torch.device) -> None:
+        """When the data is loaded and checked (``Workload.datasets``) and the device chosen."""
+
     def search_epoch(self, metrics: dict, run_dir: Path) -> None:
         """After each search epoch, once its checkpoint is on disk."""
 
     def checkpointed(self, run_dir: Path, phase: str) -> None:
         """After a retrain checkpoint is on disk."""
+
+    def retrain_progress(self, condition: str, iteration: int, total: int, loss: float) -> None:
+        """Every ``retrain.log_interval`` iterations: the condition's key (``sigma30``), iterations done of
+        ``total``, and the mean training loss since the last call."""
 
     def searched(self, genotype: Genotype, summary: dict, run_dir: Path) -> None:
         """When the search has chosen its genotype (genotype.json and search.json written)."""
@@ -52,6 +59,7 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
     write_config(cfg, run_dir)
     work = prepare(cfg)  # every data problem surfaces here, before any training
     device = pick_device(cfg.device)
+    hooks.prepared(work.datasets(cfg), device)
     seed_everything(cfg.seed, cfg.deterministic)
     state = checkpoint.load(run_dir) or {"phase": "search"}
     if state["phase"] == "search":
@@ -128,8 +136,13 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
             checkpoint.save(state, run_dir)
             hooks.checkpointed(run_dir, "retrain")
 
+        key = task.condition_key(condition)
+
+        def on_progress(iteration: int, loss: float, key=key) -> None:
+            hooks.retrain_progress(key, iteration, cfg.retrain.iterations, loss)
+
         train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress["iteration"], device,
-              on_checkpoint, condition)
+              on_checkpoint, condition, on_progress)
         progress["results"][str(condition)] = evaluate_condition(net, work, cfg, condition)
         keep_network(net, genotype, cfg, condition, run_dir)
         progress.update(index=index + 1, iteration=0, model=None, optimizer=None,
@@ -155,6 +168,7 @@ def final_metrics(state: dict) -> dict[str, float]:
         M.SEARCH_TIME_S: summary["search_time_s"],
         M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
         M.PEAK_MEMORY_MB: summary["peak_memory_mb"],
+        **{k: summary[k] for k in (M.PEAK_RSS_MB, M.PEAK_CUDA_MB) if k in summary},  # older trials: absent
         M.RETRAIN_TIME_S: state["retrain"]["seconds"],
     })
     return metrics
@@ -168,8 +182,9 @@ def keep_network(net, genotype: Genotype, cfg: TrialConfig, condition: int, run_
 
 
 def search_summary(method_summary: dict, progress: SearchState, peak_mb: float, device) -> dict:
-    return {**method_summary, "search_time_s": progress.seconds, "peak_memory_mb": peak_mb,
-            "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
+    memory = {M.PEAK_RSS_MB: peak_rss_mb()} | ({M.PEAK_CUDA_MB: peak_mb} if device.type == "cuda" else {})
+    return {**method_summary, "search_time_s": progress.seconds, "peak_memory_mb": peak_mb, **memory,
+            "device": str(device), "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
 
 
 ARCH_WEIGHTS = "arch_weights.npz"
@@ -215,4 +230,8 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

@@ -52,13 +52,21 @@ def train_sampler(work: Workload, cfg: TrialConfig, condition: int) -> PatchSamp
                                             cfg.retrain.batch_size, cfg.seed, f"retrain-{condition}", condition)
 
 
+def log_interval(cfg: TrialConfig) -> int:
+    """Iterations between progress reports: ``retrain.log_every``, else about 20 per condition (<= 1000)."""
+    r = cfg.retrain
+    return r.log_every or max(1, min(1000, r.iterations // 20))
+
+
 def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, device: torch.device,
-          on_checkpoint: Callable[[int], None], condition: int) -> None:
+          on_checkpoint: Callable[[int], None], condition: int,
+          on_progress: Callable[[int, float], None] | None = None) -> None:
     """Iterations ``start``..end on the configured schedule; ``on_checkpoint(next_iteration)`` every
-    checkpoint_every."""
+    checkpoint_every, ``on_progress(iterations_done, mean_loss_since_last)`` every ``log_interval``."""
     r = cfg.retrain
     loss_fn = LOSSES.get(cfg.loss.name).build(cfg.loss)
     parameters = list(net.parameters())
+    every, losses = log_interval(cfg), []
     net.train()
     for it in range(start, r.iterations):
         for group in optimizer.param_groups:
@@ -66,6 +74,10 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
         x, y = (t.to(device) for t in sampler.batch(it))
         loss = checked_loss(loss_fn, net(x), y, f"retraining for condition {condition}, iteration {it + 1}")
         clipped_step(optimizer, loss, parameters, r.grad_clip, r.clip_mode)
+        losses.append(loss.detach())  # read once per report: no extra host synchronisation per step
+        if on_progress is not None and ((it + 1) % every == 0 or it + 1 == r.iterations):
+            on_progress(it + 1, float(torch.stack(losses).mean()))
+            losses = []
         if (it + 1) % r.checkpoint_every == 0 and it + 1 < r.iterations:
             on_checkpoint(it + 1)
 

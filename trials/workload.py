@@ -1,5 +1,6 @@
 """Everything a trial reads, loaded and checked up front so bad data fails before any training starts."""
 
+import hashlib
 from dataclasses import dataclass
 
 from search_space import SPACES
@@ -16,6 +17,24 @@ class Workload:
     search_images: ImageSet  # every search image, inputs aligned for every scale the trial uses
     test_sets: dict[str, ImageSet]
     steps_per_epoch: int
+
+    def datasets(self, cfg: TrialConfig) -> list[dict[str, str]]:
+        """The data sets as tracked inputs: name, where they come from, a digest of the decoded pixels (a
+        changed, added or removed image changes it) and the context they serve in (train or test)."""
+        sets = [("train", self.search_images, cfg.data.root)]
+        sets += [("test", image_set, None) for image_set in self.test_sets.values()]
+        return [{"name": image_set.name, "digest": pixel_digest(image_set), "context": context,
+                 "source": str(root or cfg.data.root or "built-in images"), "images": str(len(image_set.images))}
+                for context, image_set, root in sets]
+
+
+def pixel_digest(image_set: ImageSet) -> str:
+    digest = hashlib.sha256()
+    for name, image in zip(image_set.names, image_set.images, strict=True):
+        digest.update(name.encode())
+        digest.update(str(image.shape).encode())
+        digest.update(image.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def prepare(cfg: TrialConfig) -> Workload:

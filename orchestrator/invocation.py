@@ -1,0 +1,98 @@
+"""The parent run as an ablation's home: what was run (command, preset, grid, commit) and what came out of it
+(the table files, the report and its pictures), and how ``table``/``report`` find one invocation's runs.
+
+One invocation is one parent run; ``--resume`` continues it, so its children never mix presets or grids.
+"""
+
+import shlex
+import sys
+import tempfile
+import time
+
+from orchestrator import tracking as tr
+from trials import metric_names as M
+
+REPORT_FOLDER = "report"  # the parent run's artifact folder of table.md/.tex/.csv, report.md/.html, plots
+DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
+COMMAND = "command"  # parent-run param: the command line that started the invocation
+LAST_COMMAND_TAG = "last_command"  # the command line that last ran it (a --resume)
+
+
+def command_line() -> str:
+    return shlex.join(["python", "-m", "orchestrator", *sys.argv[1:]])
+
+
+def parent_params(plan, overrides: dict) -> dict[str, str]:
+    """What the parent run records as params: enough to tell two invocations apart and to repeat one."""
+    grid = plan.grid()
+    return {COMMAND: command_line(), M.TAG_PRESET: plan.base["preset"], "ablation": plan.ablation.name,
+            "task": plan.task, "seeds": ",".join(map(str, plan.seeds)), "settings": ",".join(plan.ablation.names()),
+            "trials": str(len(grid)), "overrides": " ".join(f"{k}={v}" for k, v in overrides.items()) or "(none)"}
+
+
+def description(plan) -> str:
+    lines = [f"**{plan.ablation.name}**: {plan.ablation.description}, task `{plan.task}`, preset "
+             f"`{plan.base['preset']}`, seeds {', '.join(map(str, plan.seeds))}.", "",
+             f"`{command_line()}`", "", f"Table, report and pictures: artifacts `{REPORT_FOLDER}/` of this run."]
+    if plan.base["preset"] == "smoke":
+        lines += ["", "Smoke preset: tiny widths and few iterations on the built-in images. Its numbers show the "
+                  "pipeline works end to end; they rank nothing and are not comparable with the paper's."]
+    return "\n".join(lines)
+
+
+def record(uri: str, parent: str, plan, overrides: dict, commit: str) -> None:
+    """Params (once: a resumed invocation keeps its first command), description, source and preset tags."""
+    c = tr.client(uri)
+    existing = c.get_run(parent).data.params
+    tr.log_params(c, parent, {k: v for k, v in parent_params(plan, overrides).items() if k not in existing})
+    tags = {M.TAG_PRESET: plan.base["preset"], M.TAG_COMMIT: commit, LAST_COMMAND_TAG: command_line(),
+            **tr.source_tags()}
+    if DESCRIPTION_TAG not in c.get_run(parent).data.tags:
+        tags[DESCRIPTION_TAG] = description(plan)
+    for key, value in tags.items():
+        c.set_tag(parent, key, value)
+
+
+def provenance(uri: str, parent: str) -> dict[str, str]:
+    """The report's header: command, preset, commit, date and id of the invocation."""
+    run = tr.client(uri).get_run(parent)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.info.start_time / 1000))
+    params, tags = run.data.params, run.data.tags
+    return {"command": params.get(COMMAND, "(not recorded)"), "preset": params.get(M.TAG_PRESET, "(not recorded)"),
+            "commit": tags.get(M.TAG_COMMIT, tags.get("git_commit", "(not recorded)")), "date": started,
+            "invocation": parent}
+
+
+def publish(uri: str, parent: str, runs, layout, expected_seeds: int) -> None:
+    """Writes the report of the invocation's runs and logs it, tables and pictures included, to the parent."""
+    from analysis.api import build_report  # deferred: pandas and matplotlib load only for tables
+    from analysis.load import best_seed_genotypes, load_curves  # deferred
+
+    with tempfile.TemporaryDirectory() as folder:
+        build_report(runs, layout, folder, curves=load_curves(uri, runs),
+                     genotypes=best_seed_genotypes(uri, runs, layout), expected_seeds=expected_seeds,
+                     provenance=provenance(uri, parent))
+        tr.client(uri).log_artifacts(parent, folder, artifact_path=REPORT_FOLDER)
+
+
+def invocations(uri: str, experiment: str) -> list:
+    """The experiment's parent runs, newest first."""
+    c = tr.client(uri)
+    found = c.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = c.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"], max_results=10_000)
+    return [r for r in runs if tr.PARENT_TAG not in r.data.tags]
+
+
+def describe_invocation(run) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.info.start_time / 1000))
+    preset = run.data.params.get(M.TAG_PRESET, run.data.tags.get(M.TAG_PRESET, "preset not recorded"))
+    return f"{run.info.run_id} ({preset}, started {started}, {run.info.status.lower()})"
+
+
+def ui_link(uri: str, experiment_id: str, parent: str) -> str:
+    """Where the parent run opens in the MLflow UI (``mlflow ui`` serves a SQLite store on port 5000)."""
+    base = uri.rstrip("/") if uri.startswith("http") else "http://127.0.0.1:5000"
+    return f"{base}/#/experiments/{experiment_id}/runs/{parent}"
+
