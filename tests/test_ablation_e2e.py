@@ -6,10 +6,13 @@ in MLflow and in the Ray results folder.
 
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +81,7 @@ def lwas_smoke(tmp_path_factory):
     result = orchestrator(cwd, "ablation", "lwas", "--preset", "smoke")
     print(f"ablation lwas --preset smoke: {time.perf_counter() - start:.0f} s")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (cwd / "console.txt").write_text(result.stdout + result.stderr)  # what the user's terminal showed
     return cwd, result.stdout
 
 
@@ -107,6 +111,108 @@ def test_lwas_smoke_prints_table_1_with_five_rows(lwas_smoke):
     _, stdout = lwas_smoke
     assert len(table_rows(stdout)) == 5
     assert "mlflow ui --backend-store-uri sqlite:///" in stdout
+
+
+def test_every_smoke_trial_beats_the_noisy_input_at_every_sigma(lwas_smoke):
+    """Smoke numbers mean something: each retrained network is better than its own seed's noisy input."""
+    cwd, _ = lwas_smoke
+    noisy = {r.data.tags[M.TAG_SEED]: r.data.metrics for r in reference_runs(cwd)
+             if r.data.tags[M.TAG_SETTING] == "reference-noisy"}
+    _, children = child_runs(cwd)
+    for run in children:
+        floor = noisy[run.data.tags[M.TAG_SEED]]
+        for sigma in (30, 50, 70):
+            key = M.psnr(f"sigma{sigma}")
+            assert run.data.metrics[key] > floor[key], (run.data.tags[M.TAG_SETTING], run.data.tags[M.TAG_SEED],
+                                                        key, run.data.metrics[key], floor[key])
+
+
+def test_the_console_is_short_and_shows_progress_without_tracebacks(lwas_smoke):
+    cwd, _ = lwas_smoke
+    console = (cwd / "console.txt").read_text()
+    lines = console.splitlines()
+    assert len(lines) < 100, f"{len(lines)} lines"
+    assert "Traceback" not in console and "Checkpoint successfully created" not in console
+    assert "== Status ==" not in console  # Tune's repeated table
+    finished = [line for line in lines if line.startswith("[") and "/15] " in line and "done in" in line]
+    assert len(finished) == 15 and all("sigma30" in line and "ablation eta" in line for line in finished)
+    assert "ray get-auth-token" in console
+
+
+def test_the_parent_run_is_the_ablations_home(lwas_smoke):
+    """Command, preset and grid as params, a description, the table files and the report as artifacts; every
+    child tagged with the preset and the parent's id; retraining loss curves per condition."""
+    cwd, stdout = lwas_smoke
+    (parent,), children = child_runs(cwd)
+    client = store(cwd)
+    params, tags = parent.data.params, parent.data.tags
+    assert params["command"].startswith("python -m orchestrator ablation lwas") and params["preset"] == "smoke"
+    assert params["trials"] == "15" and params["seeds"] == "0,1,2"
+    assert "Smoke preset" in tags["mlflow.note.content"] and len(tags[M.TAG_COMMIT]) == 40
+    report = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {f"report/{name}" for name in ("table.md", "table.tex", "table.csv", "report.md", "report.html")} <= report
+    assert any(path.endswith(".png") for path in report)
+    text = Path(client.download_artifacts(parent.info.run_id, "report/report.md", str(cwd / "parent"))).read_text()
+    assert "python -m orchestrator ablation lwas" in text and "smoke" in text.lower()
+    assert parent.info.run_id in stdout.splitlines()[-3]  # the final lines link to it
+    for run in children:
+        assert run.data.tags[M.TAG_PRESET] == "smoke" and run.data.tags[M.TAG_INVOCATION] == parent.info.run_id
+        assert run.data.params[M.TAG_SETTING] == run.data.tags[M.TAG_SETTING]
+        assert int(run.data.params["param_count"]) == round(run.data.metrics[M.PARAMS_M] * 1e6)
+        assert run.data.params["device_resolved"] == "cpu" and M.PEAK_RSS_MB in run.data.metrics
+        assert {d.dataset.name for d in run.inputs.dataset_inputs} == {"builtin"}
+        curve = client.get_metric_history(run.info.run_id, "retrain_loss_sigma50")
+        assert len(curve) >= 10 and curve[-1].step == 200
+
+
+def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, tmp_path):
+    """A real browser (Debian's Chromium driven by Playwright) opens the parent run in a real MLflow server."""
+    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    if browser_path is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
+    cwd, _ = lwas_smoke
+    (parent,), _ = child_runs(cwd)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                               f"sqlite:///{cwd / 'runs' / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port)],
+                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", timeout_s=120)
+        url = f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}/artifacts"
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, headless=True, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_text("report", exact=True).first.click(timeout=60_000)
+            for name in ("table.md", "report.html", "report.md"):
+                page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+            page.get_by_text("table.md", exact=True).first.click()
+            page.get_by_text("Effects of LWAS and ResL", exact=False).first.wait_for(timeout=30_000)
+            page.screenshot(path=str(cwd / "mlflow_parent_run.png"))
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout_s: float) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s")
 
 
 def test_table_1_has_the_noisy_input_and_non_local_means_as_reference_rows(lwas_smoke):
