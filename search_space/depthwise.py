@@ -8,7 +8,9 @@
   gradient for n > 1 is 2-3x slower than a one-filter-per-channel transposed conv plus a sum over each
   channel's n filters, which is what is used instead (input and weight gradients together: 1.2-1.6x).
 
-Both compute exactly the convolution's gradients; only the summation order differs.
+Both compute exactly the convolution's gradients; only the summation order differs. Both are CPU paths
+(``cpu_path``): a tensor on any other device (CUDA, meta), in another dtype, or under CPU autocast goes to
+PyTorch's own ``F.conv2d``, whose CUDA kernels (cuDNN) need no help.
 """
 
 import ctypes
@@ -32,7 +34,7 @@ _MIN_KERNEL_CHANNELS = 16
 
 def depthwise_conv(x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]) -> torch.Tensor:
     """``F.conv2d(x, weight, padding=padding, groups=C)`` with one filter per channel (weight: (C, 1, k, k))."""
-    if _kernel_applies(x, weight, padding):
+    if cpu_path(x) and _kernel_applies(x, weight, padding):
         return _Depthwise5x5.apply(x, weight)
     return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
 
@@ -42,7 +44,15 @@ def fanned_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, padding: tuple[
     (weight: (C*n, 1, k, k); output channel c*n + i is filter i of channel c)."""
     if weight.shape[0] == x.shape[1]:
         return depthwise_conv(x, weight, padding)
+    if not cpu_path(x):
+        return F.conv2d(x, weight, None, 1, padding, 1, x.shape[1])
     return _FannedDepthwiseConv.apply(x, weight, padding)
+
+
+def cpu_path(x: torch.Tensor) -> bool:
+    """Whether this module's own CPU gradients may run: fp32 CPU tensors outside autocast (under autocast the
+    convolution must be PyTorch's, which autocast casts to bf16; the C loop reads fp32 memory only)."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_autocast_enabled("cpu")
 
 
 def kernel_available() -> bool:
@@ -51,8 +61,8 @@ def kernel_available() -> bool:
 
 
 def _kernel_applies(x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int]) -> bool:
-    return (x.device.type == "cpu" and x.dtype == torch.float32 and weight.requires_grad
-            and torch.is_grad_enabled() and tuple(weight.shape[1:]) == (1, 5, 5) and tuple(padding) == (2, 2)
+    return (weight.requires_grad and torch.is_grad_enabled() and tuple(weight.shape[1:]) == (1, 5, 5)
+            and tuple(padding) == (2, 2)
             and x.shape[1] >= _MIN_KERNEL_CHANNELS and x.is_contiguous(memory_format=torch.channels_last)
             and _load_kernel() is not None)
 

@@ -21,6 +21,7 @@ from search_space import SPACES, SpaceConfig
 from search_space.registry import Registry
 from trials.data.derain import PAIR_ORDERS
 from trials.data.split import SPLITS
+from trials.device import PRECISIONS
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
 from trials.metric_names import flatten_dict
@@ -76,6 +77,9 @@ class SearchConfig:
     grad_clip: float | None = 5.0  # None: no clipping
     clip_mode: str = "value"  # value (HiNAS's reference) | norm (NASP/MDARTS)
     val_tile: int | None = None  # evaluate validation images in tiles of this size (None: whole image)
+    # fp32 | bf16: the steps' forward passes under bf16 autocast (losses, BatchNorm statistics, weights and
+    # optimiser state stay fp32; validation runs in fp32). trials/device.py
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class RetrainConfig:
     checkpoint_every: int = 1000  # iterations
     log_every: int | None = None  # iterations between progress reports (loss, eta); None: about 20 per condition
     eval_tile: int | None = None
+    precision: str = "fp32"  # fp32 | bf16, as search.precision (evaluation runs in fp32)
 
 
 W_SCHEDULES = ("cosine", "cosine_restarts", "multistep")
@@ -185,6 +190,8 @@ def validate(cfg: TrialConfig) -> None:
          f"retrain.warm_start_from={r.warm_start_from} is not one of the task's conditions "
          f"{TASKS.get(cfg.task.name).conditions(cfg.task)}"),
         (cfg.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {cfg.device!r}"),
+        (s.precision in PRECISIONS, f"search.precision must be one of {', '.join(PRECISIONS)}, got {s.precision!r}"),
+        (r.precision in PRECISIONS, f"retrain.precision must be one of {', '.join(PRECISIONS)}, got {r.precision!r}"),
     ]
     for ok, message in checks:
         if not ok:

@@ -124,7 +124,8 @@ def high_frequency(x: torch.Tensor) -> torch.Tensor:
     laplacian = torch.tensor(LAPLACIAN, device=x.device, dtype=x.dtype).expand(1, channels, 3, 3)
     edges = F.conv2d(F.conv2d(x, blur, groups=channels), laplacian, padding=1)
     peak = edges.max()
-    return edges / peak if peak > 0 else edges
+    # where, not `if peak > 0`: a Python condition on a device value would synchronise every step
+    return edges / torch.where(peak > 0, peak, torch.ones_like(peak))
 
 
 def l1_hfen_loss(pred: torch.Tensor, target: torch.Tensor, hfen_weight: float, pixel_range: float
@@ -197,10 +198,45 @@ class NonFiniteLossError(RuntimeError):
     """A NaN or infinite loss: the trial stops, naming where and which loss terms went bad."""
 
 
-def checked_loss(loss: LossFunction, pred: torch.Tensor, target: torch.Tensor, where: str) -> torch.Tensor:
-    """The loss's total; a NonFiniteLossError naming ``where`` and the terms if it is NaN/inf."""
+def _non_finite(value: float, terms: dict[str, torch.Tensor], where: str) -> NonFiniteLossError:
+    parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
+    return NonFiniteLossError(f"non-finite loss {value} in {where} ({parts})")
+
+
+class LossLog:
+    """Losses kept on their device until read, so that a training step needs no host synchronisation.
+
+    ``checked_loss(..., log=)`` records every loss it computes; ``read`` copies them and the losses to be
+    logged to the host in one transfer (the one synchronisation), raises NonFiniteLossError for the first
+    non-finite one, naming the step it came from and its terms, and forgets them. The loops read before
+    every checkpoint and report, so a checkpoint never holds weights trained on a non-finite loss.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[torch.Tensor, dict[str, torch.Tensor], str]] = []
+
+    def record(self, total: torch.Tensor, terms: dict[str, torch.Tensor], where: str) -> None:
+        self._pending.append((total.detach(), terms, where))
+
+    def read(self, logged: list[torch.Tensor] = ()) -> torch.Tensor:
+        """The ``logged`` (detached, scalar) losses as a CPU tensor, after checking every recorded loss."""
+        pending, self._pending = self._pending, []
+        if not pending and not logged:
+            return torch.zeros(0)
+        values = torch.stack([t.float() for t, _, _ in pending] + [t.float() for t in logged]).cpu()
+        for value, (_, terms, where) in zip(values[:len(pending)].tolist(), pending, strict=True):
+            if not math.isfinite(value):
+                raise _non_finite(value, terms, where)
+        return values[len(pending):].clone()
+
+
+def checked_loss(loss: LossFunction, pred: torch.Tensor, target: torch.Tensor, where: str,
+                 log: LossLog | None = None) -> torch.Tensor:
+    """The loss's total; a NonFiniteLossError naming ``where`` and the terms if it is NaN/inf: at once
+    (one host synchronisation), or when ``log`` is read if one is given."""
     total, terms = loss(pred, target)
-    if not torch.isfinite(total):
-        parts = ", ".join(f"{k}={float(v):.6g}" for k, v in terms.items())
-        raise NonFiniteLossError(f"non-finite loss {float(total.detach())} in {where} ({parts})")
+    if log is not None:
+        log.record(total, terms, where)
+    elif not torch.isfinite(total):
+        raise _non_finite(float(total.detach()), terms, where)
     return total

@@ -2,6 +2,8 @@
 
 import torch
 
+from trials.device import full_precision
+
 OPTIMIZERS = ("sgd", "adam")
 CLIP_MODES = ("value", "norm")
 
@@ -28,10 +30,17 @@ def clipped_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameter
     value to +-grad_clip (HiNAS's reference) or their total norm to grad_clip (DLSR's retraining) unless
     grad_clip is None, then step."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward(inputs=parameters)
+    backward(loss, parameters)
     if grad_clip is not None:
         if mode == "norm":
             torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
         else:
             torch.nn.utils.clip_grad_value_(parameters, grad_clip)
     optimizer.step()
+
+
+def backward(loss: torch.Tensor, inputs: list[torch.nn.Parameter]) -> None:
+    """Gradients of ``loss`` into ``inputs`` only, outside any autocast region (the backward ops take the
+    forward's dtypes; autocast would recast them on the CPU, where backward runs in the caller's thread)."""
+    with full_precision(loss.device.type):
+        loss.backward(inputs=inputs)

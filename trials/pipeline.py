@@ -21,6 +21,7 @@ from search_space import SPACES, Genotype, genotype_from_json
 from trials import checkpoint
 from trials import metric_names as M
 from trials.config import TrialConfig, to_json
+from trials.device import configure_backends
 from trials.losses import LOSSES
 from trials.methods import METHODS, SearchContext, SearchMethod
 from trials.retrain import build, conditions, evaluate_condition, train, train_sampler, warm_start
@@ -222,9 +223,7 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if deterministic:
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+    configure_backends(deterministic)
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -9,8 +9,9 @@ from trials import metric_names as M
 from trials.complexity import mult_adds
 from trials.config import TrialConfig, retrain_input_crop
 from trials.data import PatchSampler
+from trials.device import autocast, full_precision, to_device
 from trials.evaluate import evaluate_model
-from trials.losses import LOSSES, checked_loss
+from trials.losses import LOSSES, LossLog, checked_loss
 from trials.optim import clipped_step, make_optimizer, multistep_factor
 from trials.tasks import TASKS
 from trials.workload import Workload
@@ -66,19 +67,29 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
     r = cfg.retrain
     loss_fn = LOSSES.get(cfg.loss.name).build(cfg.loss)
     parameters = list(net.parameters())
-    every, losses = log_interval(cfg), []
+    every, losses, log = log_interval(cfg), [], LossLog()
     net.train()
     for it in range(start, r.iterations):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(cfg, it)
-        x, y = (t.to(device) for t in sampler.batch(it))
-        loss = checked_loss(loss_fn, net(x), y, f"retraining for condition {condition}, iteration {it + 1}")
+        x, y = to_device(sampler.batch(it), device)
+        with autocast(device, r.precision):
+            pred = net(x)
+        with full_precision(device.type):
+            loss = checked_loss(loss_fn, pred.float(), y, f"retraining for condition {condition}, iteration {it + 1}",
+                                log)
         clipped_step(optimizer, loss, parameters, r.grad_clip, r.clip_mode)
-        losses.append(loss.detach())  # read once per report: no extra host synchronisation per step
-        if on_progress is not None and ((it + 1) % every == 0 or it + 1 == r.iterations):
-            on_progress(it + 1, float(torch.stack(losses).mean()))
+        losses.append(loss.detach())
+        # Host synchronisations only at reports, checkpoints and the end: each reads the losses since the
+        # last one and checks them (the checkpoint never holds weights trained on a non-finite loss).
+        report = on_progress is not None and ((it + 1) % every == 0 or it + 1 == r.iterations)
+        checkpointed = (it + 1) % r.checkpoint_every == 0 and it + 1 < r.iterations
+        if report:
+            on_progress(it + 1, float(log.read(losses).mean()))
             losses = []
-        if (it + 1) % r.checkpoint_every == 0 and it + 1 < r.iterations:
+        elif checkpointed or it + 1 == r.iterations:
+            log.read()
+        if checkpointed:
             on_checkpoint(it + 1)
 
 

@@ -13,6 +13,7 @@ import torch
 
 from trials import metric_names as M
 from trials.config import SearchConfig
+from trials.device import autocast, to_device
 from trials.evaluate import Evaluation
 from trials.methods import SearchMethod
 from trials.optim import multistep_factor
@@ -64,18 +65,26 @@ def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch
     lr = weight_lr(method.ctx.loop, epoch)
     for group in method.w_optimizer.param_groups:
         group["lr"] = lr
-    losses = []
-    for i in range(work.steps_per_epoch):
-        step = epoch * work.steps_per_epoch + i
-        where = f"search epoch {epoch + 1}, step {i + 1} (global step {step})"
-        batch = _to(work.train_w.batch(step), device)
-        arch = method.wants_arch_step(epoch)
+    losses = [search_step(method, work, epoch, epoch * work.steps_per_epoch + i, device)
+              for i in range(work.steps_per_epoch)]
+    # The epoch's one host synchronisation: every loss of its steps checked, the weight steps' read.
+    values = method.loss_log.read(losses).tolist()
+    return {M.TRAIN_LOSS: sum(values) / len(values), "lr": lr}
+
+
+def search_step(method: SearchMethod, work: Workload, epoch: int, step: int, device: torch.device) -> torch.Tensor:
+    """One step of the loop: the method's architecture step (when it asks for one) and its weight step, the
+    forward passes under ``search.precision``; returns the weight step's loss, still on the device."""
+    where = f"search epoch {epoch + 1}, step {step - epoch * work.steps_per_epoch + 1} (global step {step})"
+    batch = to_device(work.train_w.batch(step), device)
+    arch = method.wants_arch_step(epoch)
+    with autocast(device, method.ctx.loop.precision):
         if arch and not method.arch_after_weights:
-            method.arch_step(_to(work.train_a.batch(step), device), where, batch)
-        losses.append(method.weight_step(batch, step, where))
+            method.arch_step(to_device(work.train_a.batch(step), device), where, batch)
+        loss = method.weight_step(batch, step, where)
         if arch and method.arch_after_weights:
-            method.arch_step(_to(work.train_a.batch(step), device), where, batch)
-    return {M.TRAIN_LOSS: sum(losses) / len(losses), "lr": lr}
+            method.arch_step(to_device(work.train_a.batch(step), device), where, batch)
+    return loss
 
 
 def _validate(method: SearchMethod, work: Workload, state: SearchState) -> dict:
@@ -90,8 +99,3 @@ def _validate(method: SearchMethod, work: Workload, state: SearchState) -> dict:
 def best_record(method: SearchMethod, result: Evaluation, score: float, epoch: int) -> dict:
     return {"score": score, "psnr": result.psnr, "ssim": result.ssim, "epoch": epoch,
             "genotype": method.current_genotype().to_json(), "arch_weights": method.arch_weights()}
-
-
-def _to(batch, device: torch.device):
-    x, y = batch
-    return x.to(device, non_blocking=True), y.to(device, non_blocking=True)

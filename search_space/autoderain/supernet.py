@@ -30,12 +30,15 @@ SLOTS = ("a", "b")
 class DiscreteGate(torch.autograd.Function):
     """out = selected * onehot(argmax a)[k], where ``selected`` = candidates[k](x) was computed outside with
     its own graph. Backward: grad to ``selected`` as a product would give it; grad to ``a``: for every
-    candidate j, <grad_out, candidates[j](x)>, recomputed from x under no_grad (nothing but x is kept)."""
+    candidate j, <grad_out, candidates[j](x)>, recomputed from x under no_grad (nothing but x is kept), under
+    the forward's autocast state (bf16 search: x is bf16 and the candidates' weights fp32), summed in fp32."""
 
     @staticmethod
     def forward(ctx, selected, a, x, k, candidates):
         ctx.save_for_backward(x)
-        ctx.k, ctx.candidates = k, candidates
+        ctx.k, ctx.candidates, ctx.a_dtype = k, candidates, a.dtype
+        device = x.device.type
+        ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
         return selected * 1.0  # the one-hot weight of the selected op
 
     @staticmethod
@@ -43,8 +46,9 @@ class DiscreteGate(torch.autograd.Function):
         (x,) = ctx.saved_tensors
         grad_a = None
         if ctx.needs_input_grad[1]:
-            with torch.no_grad():
-                grad_a = torch.stack([(grad_out * op(x)).sum() for op in ctx.candidates]).to(grad_out.dtype)
+            device, enabled, dtype = ctx.autocast
+            with torch.no_grad(), torch.autocast(device, dtype=dtype, enabled=enabled):
+                grad_a = torch.stack([(grad_out * op(x)).float().sum() for op in ctx.candidates]).to(ctx.a_dtype)
         return grad_out, grad_a, None, None, None
 
 

@@ -15,10 +15,11 @@ import torch
 
 from search_space import Genotype, SearchSpace, SpaceConfig, Supernet, genotype_from_json
 from search_space.registry import Registry
+from trials.device import full_precision
 from trials.evaluate import Evaluation, evaluate_model
-from trials.losses import LossFunction, checked_loss
+from trials.losses import LossFunction, LossLog, checked_loss
 from trials.metrics import Protocol
-from trials.optim import clipped_step, make_optimizer
+from trials.optim import backward, clipped_step, make_optimizer
 
 if TYPE_CHECKING:  # annotations only: the config module imports this one
     from trials.config import SearchConfig, TrialConfig
@@ -57,6 +58,7 @@ class SearchMethod(ABC):
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
+        self.loss_log = LossLog()  # every loss of the steps, checked when the loop reads it
         loop = ctx.loop
         self.w_optimizer = make_optimizer(loop.w_optimizer, self.supernet.weight_parameters(), loop.w_lr,
                                           loop.w_momentum, loop.w_betas, loop.w_weight_decay)
@@ -75,8 +77,9 @@ class SearchMethod(ABC):
         Default: nothing."""
 
     @abstractmethod
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
-        """One step on the shared weights with a Train W batch; returns the loss."""
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
+        """One step on the shared weights with a Train W batch; returns the loss, detached and still on the
+        device (the loop reads the step's losses together, in one host synchronisation)."""
 
     @abstractmethod
     def validate(self, pairs, epoch: int) -> Evaluation:
@@ -129,7 +132,9 @@ class SearchMethod(ABC):
 
     # --- shared pieces ----------------------------------------------------------------------------------
     def loss(self, output: torch.Tensor, target: torch.Tensor, where: str) -> torch.Tensor:
-        return checked_loss(self.ctx.loss, output, target, where)
+        """The loss in fp32, outside any autocast region; its finiteness is checked when ``loss_log`` is read."""
+        with full_precision(output.device.type):
+            return checked_loss(self.ctx.loss, output.float(), target, where, self.loss_log)
 
     def sgd_step(self, loss: torch.Tensor) -> None:
         """The weights' optimiser step; architecture parameters get no gradients."""
@@ -222,14 +227,14 @@ class DifferentiableMethod(SearchMethod):
         with frozen(self.supernet.weight_parameters()):
             loss = self.arch_loss(batch, weight_batch, where + " (architecture step)")
             self.a_optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=self.supernet.arch_parameters())
+            backward(loss, self.supernet.arch_parameters())
         self.a_optimizer.step()
 
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
         x, y = batch
         loss = self.loss(self.supernet(x), y, where + " (weight step)")
         self.sgd_step(loss)
-        return float(loss.detach())
+        return loss.detach()
 
     def current_genotype(self) -> Genotype:
         return self.supernet.derive()

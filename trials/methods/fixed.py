@@ -48,10 +48,10 @@ class Fixed(SearchMethod):
     def check(cls, config: FixedConfig, trial) -> None:
         resolve(config.genotype, trial.space.name, trial.space)
 
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
         x, y = batch
         with torch.no_grad():
-            return float(self.loss(self.supernet.forward_path(x, self.genotype), y, where))
+            return self.loss(self.supernet.forward_path(x, self.genotype), y, where)
 
     def validate(self, pairs, epoch: int):
         return self.evaluate(pairs, forward=lambda x: self.supernet.forward_path(x, self.genotype))

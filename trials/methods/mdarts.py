@@ -24,6 +24,7 @@ from trials.methods.base import (
     check_warmup_leaves_arch_steps,
     frozen,
 )
+from trials.optim import backward
 
 REGULARISERS = ("off", "l2", "params")
 WARMUP_SAMPLINGS = ("selected", "uniform")
@@ -88,7 +89,7 @@ class MDARTS(LastOrBestSelection):
         with frozen(net.weight_parameters()):
             loss = self.loss(net(x), y, where + " (architecture step)") + self.regulariser()
             self.a_optimizer.zero_grad(set_to_none=True)
-            loss.backward(inputs=net.arch_parameters())
+            backward(loss, net.arch_parameters())
         self.a_optimizer.step()
         net.project_()
 
@@ -105,12 +106,12 @@ class MDARTS(LastOrBestSelection):
         straight_through = one_hot + a - a.detach()  # the value of prox_C1(a), the gradient of a
         return cfg.reg_weight * (straight_through * cost / cost.max()).sum()
 
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
         x, y = batch
         genotype = self.training_genotype(step)
         loss = self.loss(self.supernet.forward_path(x, genotype), y, where + " (weight step)")
         self.sgd_step(loss)  # unselected ops are not in the graph: no gradient, no update
-        return float(loss.detach())
+        return loss.detach()
 
     def training_genotype(self, step: int) -> Genotype:
         """prox_C1(a); a uniform draw in a uniform warm-up, or with probability e_greedy: a pure function of

@@ -35,12 +35,12 @@ class RSWS(SearchMethod):
         rng = random.Random(f"{self.ctx.seed}:{purpose}:{index}")
         return self.ctx.space.sample(self.ctx.space_config, rng)
 
-    def weight_step(self, batch: Batch, step: int, where: str) -> float:
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
         x, y = batch
         arch = self.draw("train", step)
         loss = self.loss(self.supernet.forward_path(x, arch), y, where + " (weight step)")
         self.sgd_step(loss)
-        return float(loss.detach())
+        return loss.detach()
 
     def validate(self, pairs, epoch: int) -> Evaluation:
         """Mean score of 3 architectures drawn for this epoch: a curve of how well the shared weights do."""

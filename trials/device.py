@@ -1,0 +1,48 @@
+"""The device side of the hot loop: batches onto the device, cuDNN's settings, and the opt-in bf16 autocast.
+
+On the CPU every function here leaves the numbers exactly as plain fp32 PyTorch computes them: pinning and
+non_blocking copies apply to CUDA only, the cuDNN flags are read by CUDA convolutions only, and ``fp32``
+precision opens no autocast region.
+"""
+
+import contextlib
+
+import torch
+
+PRECISIONS = ("fp32", "bf16")  # config keys search.precision and retrain.precision
+
+
+def to_device(batch: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """A (CPU) batch on ``device``. For CUDA it goes through pinned memory with non_blocking copies, so the
+    copy is queued behind the previous step's kernels and the host goes on cutting the next batch."""
+    if device.type != "cuda":
+        return tuple(t.to(device) for t in batch)
+    return tuple(t.pin_memory().to(device, non_blocking=True) for t in batch)
+
+
+def configure_backends(deterministic: bool) -> None:
+    """cuDNN deterministic kernels when asked for; otherwise cuDNN autotunes (benchmark mode picks the fastest
+    convolution algorithm per shape: the search's shapes repeat every step)."""
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The forward passes' region: nothing for fp32; ``torch.autocast(device, bfloat16)`` for bf16.
+
+    Autocast runs convolutions and matrix products in bf16 and keeps parameters, gradients and optimiser
+    state in fp32. BatchNorm keeps its statistics in fp32 on both devices: it is on no autocast list, so it
+    takes the bf16 activations with its fp32 weight and running buffers, and PyTorch's mixed-type kernels
+    (cuDNN's on CUDA, the native one on the CPU) accumulate mean and variance in fp32 and update the fp32
+    running buffers. The losses leave the region (``full_precision``) and are computed in fp32.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def full_precision(device_type: str) -> contextlib.AbstractContextManager:
+    """Leaves an autocast region (for losses and backward passes, which autocast's docs keep outside)."""
+    return torch.autocast(device_type, enabled=False)
