@@ -12,16 +12,24 @@ its BN output multiplied by the softmax weight, and every activation stored for 
 ours are robust to how busy this machine is; the absolute seconds are not. A fourth configuration is ours
 with every depthwise conv's gradients from PyTorch (oneDNN) instead of search_space/depthwise.py.
 
-    python bench/supernet.py [--batch 8] [--rounds 3] [--repeats 2] [--threads N]
+On CUDA (``--device cuda``) memory is the peak allocated CUDA memory; ``--precision fp32,bf16`` runs each
+configuration at both (bf16: the forward under autocast, as ``search.precision=bf16`` does).
+
+    python bench/supernet.py [--task denoise|sr] [--device cpu|cuda] [--precision fp32,bf16] [--batch 8]
+                             [--rounds 3] [--repeats 2] [--threads N] [--json results.jsonl]
 """
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def edge_by_edge_forward(cell, s0, s1, op_weights):
@@ -61,15 +69,17 @@ def use_onednn_depthwise_gradients() -> None:
     ops.depthwise_conv = ops.fanned_depthwise_conv = onednn
 
 
-def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | None) -> dict:
+def measure(variant: str, task: str, batch: int | None, crop: int | None, repeats: int, threads: int | None,
+            device_name: str = "cpu", precision: str = "fp32") -> dict:
     import torch
 
     import search_space.hinas.supernet as supernet_module
-    from search_space import NetworkIO
-    from search_space.hinas import HinasConfig, Supernet
+    from orchestrator.presets import preset_config  # no Ray or MLflow behind it
+    from search_space import SPACES
     from search_space.hinas.cell import SearchCell
+    from trials.device import autocast
+    from trials.tasks import TASKS
 
-    cell_sharing = variant != "no_sharing"
     if variant == "baseline":
         SearchCell.forward = edge_by_edge_forward
         supernet_module.channels_last = supernet_module.to_channels_last = lambda x: x  # PyTorch's default NCHW
@@ -77,75 +87,115 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
         use_onednn_depthwise_gradients()
     if threads:
         torch.set_num_threads(threads)
+    device = torch.device(device_name)
+    cfg = preset_config("paper", task=task, overrides={"space.cell_sharing": variant != "no_sharing"})
+    batch, crop = batch or cfg.search.batch_size, crop or cfg.search.crop_size
+    io = TASKS.get(task).search_io(cfg.task)
     torch.manual_seed(0)
-    net = Supernet(HinasConfig(layers=3, nodes=4, base_width=10, cell_sharing=cell_sharing),
-                   NetworkIO(in_channels=1, out_channels=1, scale=1))
-    x = torch.rand(batch, 1, crop, crop)
+    net = SPACES.get("hinas").supernet(cfg.space, io).to(device)
+    x = torch.rand(batch, io.in_channels, crop, crop, device=device)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        cuda_before = torch.cuda.memory_allocated(device)
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
-        net(x).square().mean().backward()
+        with autocast(device, precision):
+            out = net(x)
+        out.float().square().mean().backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
         net.zero_grad(set_to_none=True)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"variant": variant, "step_seconds": times[1:],
-            "peak_rss_gib": peak_kib / 2**20, "step_rss_gib": (peak_kib - rss_before) / 2**20,
-            "threads": torch.get_num_threads(),
-            "weights_m": sum(p.numel() for p in net.weight_parameters()) / 1e6}
+    result = {"variant": variant, "task": task, "device": device_name, "precision": precision, "batch": batch,
+              "crop": crop, "step_seconds": times[1:], "peak_rss_gib": peak_kib / 2**20,
+              "step_rss_gib": (peak_kib - rss_before) / 2**20, "threads": torch.get_num_threads(),
+              "weights_m": sum(p.numel() for p in net.weight_parameters()) / 1e6}
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device)
+        result |= {"peak_cuda_gib": peak / 2**30, "step_cuda_gib": (peak - cuda_before) / 2**30}
+    return result
 
 
 VARIANTS = {"sharing": "cell sharing (Eq. 5)", "no_sharing": "no sharing (Eq. 6)",
             "baseline": "baseline (NCHW, per edge)", "onednn_depthwise": "sharing, oneDNN depthwise"}
+CPU_ONLY = {"onednn_depthwise"}  # search_space/depthwise.py never runs on CUDA: nothing to compare there
 
 
 def combine(results: list[dict]) -> dict:
     """One configuration over all rounds: median and fastest step time, largest memory."""
     steps = [t for r in results for t in r["step_seconds"]]
-    return {**results[0], "seconds": statistics.median(steps), "best_seconds": min(steps),
-            "peak_rss_gib": max(r["peak_rss_gib"] for r in results),
-            "step_rss_gib": max(r["step_rss_gib"] for r in results)}
+    memory = {k: max(r[k] for r in results) for k in ("peak_rss_gib", "step_rss_gib", "peak_cuda_gib",
+                                                        "step_cuda_gib") if k in results[0]}
+    return {**results[0], "seconds": statistics.median(steps), "best_seconds": min(steps), **memory}
 
 
-def run_child(args: argparse.Namespace, variant: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", variant, "--batch", str(args.batch),
-           "--crop", str(args.crop), "--repeats", str(args.repeats), "--threads", str(args.threads or 0)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def run_child(args: argparse.Namespace, variant: str, precision: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", variant, "--task", args.task, "--batch", str(args.batch or 0),
+           "--crop", str(args.crop or 0), "--repeats", str(args.repeats), "--threads", str(args.threads or 0),
+           "--device", args.device, "--precision", precision]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def memory_of(r: dict) -> tuple[str, float]:
+    return ("peak CUDA", r["peak_cuda_gib"]) if "peak_cuda_gib" in r else ("peak RSS", r["peak_rss_gib"])
+
+
+def print_rows(rows: dict[tuple[str, str], dict]) -> None:
+    for (variant, precision), r in rows.items():
+        what, gib = memory_of(r)
+        print(f"  {VARIANTS[variant]:26s} {precision:4s} {r['seconds']:7.4f} s/step (best {r['best_seconds']:7.4f})"
+              f"   {what} {gib:6.3f} GiB   weights {r['weights_m']:.2f} M   threads {r['threads']}")
+    for precision in dict.fromkeys(p for _, p in rows):
+        on, off, base = (rows.get((v, precision)) for v in ("sharing", "no_sharing", "baseline"))
+        if on and off:
+            print(f"  {precision}: without/with sharing: time x{off['seconds'] / on['seconds']:.2f}, "
+                  f"memory x{memory_of(off)[1] / memory_of(on)[1]:.2f} (paper: ~3x)")
+        if on and base:
+            print(f"  {precision}: baseline/ours (both with sharing): time x{base['seconds'] / on['seconds']:.2f}, "
+                  f"memory x{memory_of(base)[1] / memory_of(on)[1]:.2f} (target: time >= 3, memory >= 2)")
+    if ("onednn_depthwise", "fp32") in rows and ("sharing", "fp32") in rows:
+        print(f"  depthwise gradients from oneDNN instead of search_space/depthwise.py: "
+              f"time x{rows['onednn_depthwise', 'fp32']['seconds'] / rows['sharing', 'fp32']['seconds']:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--crop", type=int, default=64)
+    parser.add_argument("--task", choices=("denoise", "sr"), default="denoise", help="whose paper search config")
+    parser.add_argument("--batch", type=int, default=0, help="0: the paper search's (denoise 8, SR 24)")
+    parser.add_argument("--crop", type=int, default=0, help="0: the paper search's (64)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2, help="timed steps per round")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--precision", default="fp32", help="comma-separated: fp32,bf16")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of " + ",".join(VARIANTS))
+    parser.add_argument("--json", type=Path, default=None, help="append the rows to this JSON-lines file")
     parser.add_argument("--child", choices=VARIANTS, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(measure(args.child, args.batch, args.crop, args.repeats, args.threads)))
+        print(json.dumps(measure(args.child, args.task, args.batch, args.crop, args.repeats, args.threads,
+                                 args.device, args.precision)))
         return
-    print(f"supernet forward+backward: denoise f=10 L=3 B=4, batch {args.batch}, {args.crop}x{args.crop}, "
-          f"{args.rounds} rounds x {args.repeats} steps")
-    runs = {variant: [] for variant in VARIANTS}
+    precisions = args.precision.split(",")
+    variants = [v for v in args.variants.split(",") if not (args.device == "cuda" and v in CPU_ONLY)]
+    print(f"supernet forward+backward: {args.task} paper search config, {args.device}, {args.rounds} rounds x "
+          f"{args.repeats} steps")
+    runs = {(v, p): [] for p in precisions for v in variants}
     for _ in range(args.rounds):
-        for variant in VARIANTS:
-            runs[variant].append(run_child(args, variant))
-    rows = {variant: combine(results) for variant, results in runs.items()}
-    for variant, r in rows.items():
-        print(f"  {VARIANTS[variant]:24s} {r['seconds']:6.2f} s/step (best {r['best_seconds']:5.2f})   "
-              f"peak RSS {r['peak_rss_gib']:5.2f} GiB (step adds {r['step_rss_gib']:5.2f} GiB)   "
-              f"weights {r['weights_m']:.2f} M   threads {r['threads']}")
-    on, off, base = rows["sharing"], rows["no_sharing"], rows["baseline"]
-    print(f"  without/with sharing: time x{off['seconds'] / on['seconds']:.2f}, "
-          f"peak RSS x{off['peak_rss_gib'] / on['peak_rss_gib']:.2f}, "
-          f"step memory x{off['step_rss_gib'] / on['step_rss_gib']:.2f}")
-    print(f"  baseline/ours (both with sharing): time x{base['seconds'] / on['seconds']:.2f}, "
-          f"peak RSS x{base['peak_rss_gib'] / on['peak_rss_gib']:.2f}")
-    print(f"  depthwise gradients from oneDNN instead of search_space/depthwise.py: "
-          f"time x{rows['onednn_depthwise']['seconds'] / on['seconds']:.2f}")
-    print("  targets (issue 2): with sharing < 6 s and < 3 GiB; the authors' code: ~13 s, ~8 GiB")
+        for variant, precision in runs:
+            runs[variant, precision].append(run_child(args, variant, precision))
+    rows = {key: combine(results) for key, results in runs.items()}
+    print_rows(rows)
+    if args.json:
+        with args.json.open("a") as out:
+            for r in rows.values():
+                out.write(json.dumps({"bench": "supernet", **r}) + "\n")
 
 
 if __name__ == "__main__":
