@@ -54,12 +54,12 @@ print(json.dumps({"bench": "machine", "torch": torch.__version__, "cuda": torch.
                   "python": platform.python_version(), "commit": git("rev-parse", "--short", "HEAD") or None,
                   "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no"))}))
 PY
-stage "pytest -m gpu" 180 "$python" -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py
+stage "pytest -m gpu" 150 "$python" -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu.py
 for task in denoise sr; do
-  stage "supernet $task" 90 "$python" bench/supernet.py --task "$task" --device "$device" --precision fp32,bf16 \
+  stage "supernet $task" 75 "$python" bench/supernet.py --task "$task" --device "$device" --precision fp32,bf16 \
     --variants sharing,no_sharing,baseline "${supernet[@]}" --json "$results"
 done
-stage "search and retrain steps" 180 "$python" bench/search.py --device "$device" --precision fp32,bf16 \
+stage "search and retrain steps" 210 "$python" bench/search.py --device "$device" --precision fp32,bf16 \
   --task denoise,sr "${search[@]}" --json "$results"
 echo "figures: $results   console: $log" | tee -a "$log"
 exit $failed
