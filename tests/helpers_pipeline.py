@@ -20,6 +20,7 @@ from orchestrator.presets import preset_config
 from trials import checkpoint
 from trials import metric_names as M
 from trials.config import TrialConfig
+from trials.pipeline import TrialHooks
 
 REPO = Path(__file__).resolve().parents[1]
 THREADS = 1
@@ -127,7 +128,7 @@ class Interrupt(Exception):
     pass
 
 
-class StopAt:
+class StopAt(TrialHooks):
     """Raises after the n-th search epoch or retraining checkpoint: the trial dies there, its files stay."""
 
     def __init__(self, phase: str, count: int):
@@ -145,8 +146,4 @@ class StopAt:
             if self.seen == self.count:
                 raise Interrupt
 
-    def searched(self, *args):
-        pass
 
-    def finished(self, *args):
-        pass
