@@ -457,7 +457,7 @@ def wait_for_finished_children(cwd: Path, count: int, timeout: float = 600) -> d
     deadline = time.time() + timeout
     while time.time() < deadline:
         log = cwd / "driver.log"
-        if log.exists() and "Number of trials" in log.read_text(errors="replace"):  # the store is set up
+        if log.exists() and "MLflow run of this ablation" in log.read_text(errors="replace"):  # the store is set up
             try:
                 _, children = child_runs(cwd)
             except Exception:  # noqa: BLE001 - the store is still being created
