@@ -21,6 +21,7 @@ from orchestrator.experiments import Setting
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
+from trials.checkpoint import scratch_folder
 from trials.config import flatten, inferred_tags
 from trials.data import DataError
 from trials.losses import NonFiniteLossError
@@ -165,7 +166,8 @@ def restore_checkpoint(run_dir: Path) -> None:
     with checkpoint.as_directory() as folder:
         if Path(folder).resolve() == run_dir.resolve():
             return
-        staging = Path(tempfile.mkdtemp(dir=run_dir.parent if run_dir.parent.exists() else None))
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=scratch_folder(run_dir.parent)))  # not in the synced trial folder
         shutil.copytree(folder, staging, dirs_exist_ok=True)
         shutil.rmtree(run_dir, ignore_errors=True)
         staging.rename(run_dir)

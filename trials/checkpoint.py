@@ -6,6 +6,8 @@ Data order needs no saving: every batch and every RSWS draw is a pure function o
 
 import os
 import random
+import tempfile
+import uuid
 from pathlib import Path
 
 import torch
@@ -18,14 +20,29 @@ def save(state: dict, run_dir: Path) -> Path:
 
 
 def atomic_save(obj: dict, path: Path) -> Path:
-    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact.
-
-    The temporary file sits beside the folder, not in it: Tune copies the run folder as the trial's
-    checkpoint, and a file that vanishes during the copy fails it with a traceback."""
-    tmp = path.parent.parent / f".{path.parent.name}.{path.name}.tmp"
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact."""
+    # A unique name (not mkstemp, whose 0600 mode the renamed file would keep): a file of the process's umask.
+    tmp = scratch_folder(path.parent) / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
+
+
+def scratch_folder(folder: Path) -> Path:
+    """Where a file bound for ``folder`` is written before its rename: the system's temporary folder when it is
+    on the same file system (the rename stays atomic), else ``folder`` itself. Not inside the trial folder
+    when it can be avoided: Ray syncs that folder while the trial runs, and a file that vanishes during the
+    sync fails it with a traceback on the driver's console."""
+    scratch = Path(tempfile.gettempdir())
+    try:
+        same_device = os.stat(scratch).st_dev == os.stat(folder).st_dev
+    except OSError:
+        same_device = False
+    return scratch if same_device and os.access(scratch, os.W_OK) else folder
 
 
 def load(run_dir: Path) -> dict | None:
