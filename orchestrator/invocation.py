@@ -43,11 +43,11 @@ def description(plan) -> str:
 def record(uri: str, parent: str, plan, overrides: dict, commit: str) -> None:
     """Params (once: a resumed invocation keeps its first command), description, source and preset tags."""
     c = tr.client(uri)
-    existing = c.get_run(parent).data.params
-    tr.log_params(c, parent, {k: v for k, v in parent_params(plan, overrides).items() if k not in existing})
+    logged = c.get_run(parent).data
+    tr.log_params(c, parent, {k: v for k, v in parent_params(plan, overrides).items() if k not in logged.params})
     tags = {M.TAG_PRESET: plan.base["preset"], M.TAG_COMMIT: commit, LAST_COMMAND_TAG: command_line(),
             **tr.source_tags()}
-    if DESCRIPTION_TAG not in c.get_run(parent).data.tags:
+    if DESCRIPTION_TAG not in logged.tags:
         tags[DESCRIPTION_TAG] = description(plan)
     for key, value in tags.items():
         c.set_tag(parent, key, value)
@@ -56,10 +56,9 @@ def record(uri: str, parent: str, plan, overrides: dict, commit: str) -> None:
 def provenance(uri: str, parent: str) -> dict[str, str]:
     """The report's header: command, preset, commit, date and id of the invocation."""
     run = tr.client(uri).get_run(parent)
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.info.start_time / 1000))
     params, tags = run.data.params, run.data.tags
     return {"command": params.get(COMMAND, "(not recorded)"), "preset": params.get(M.TAG_PRESET, "(not recorded)"),
-            "commit": tags.get(M.TAG_COMMIT, tags.get("git_commit", "(not recorded)")), "date": started,
+            "commit": tags.get(M.TAG_COMMIT, tags.get("git_commit", "(not recorded)")), "date": started(run),
             "invocation": parent}
 
 
@@ -85,10 +84,13 @@ def invocations(uri: str, experiment: str) -> list:
     return [r for r in runs if tr.PARENT_TAG not in r.data.tags]
 
 
+def started(run) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.info.start_time / 1000))
+
+
 def describe_invocation(run) -> str:
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(run.info.start_time / 1000))
     preset = run.data.params.get(M.TAG_PRESET, run.data.tags.get(M.TAG_PRESET, "preset not recorded"))
-    return f"{run.info.run_id} ({preset}, started {started}, {run.info.status.lower()})"
+    return f"{run.info.run_id} ({preset}, started {started(run)}, {run.info.status.lower()})"
 
 
 def ui_link(uri: str, experiment_id: str, parent: str) -> str:
