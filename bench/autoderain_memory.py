@@ -47,24 +47,11 @@ def peak_mb(device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def saved_mb(step) -> float:
-    import torch
-
-    storages: dict[int, int] = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(storages.values()) / 2**20
-
-
 def measure(variant: str, args) -> dict:
     import torch
 
     from trials.pipeline import make_method
+    from trials.saved_memory import saved_tensor_bytes
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -102,7 +89,7 @@ def measure(variant: str, args) -> dict:
     peak = peak_mb(device)
     from trials.methods.base import frozen
     with frozen(method.supernet.weight_parameters()) if variant != "derived" else torch.enable_grad():
-        saved = saved_mb(forward)
+        saved = saved_tensor_bytes(forward) / 2**20
     return {"variant": variant, "seconds": statistics.median(times), "peak_mb": peak, "before_mb": before,
             "saved_mb": saved, "threads": torch.get_num_threads(), "device": str(device)}
 

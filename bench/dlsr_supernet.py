@@ -50,24 +50,10 @@ def build(variant: str, batch: int):
     return net, list(net.parameters())  # weights and alpha/beta both get gradients, as in an arch step
 
 
-def saved_bytes(step) -> int:
-    """Bytes of the distinct storages autograd keeps for backward during ``step()``'s forward."""
-    import torch
-
-    storages: dict[int, int] = {}
-
-    def pack(t):
-        storage = t.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(storages.values())
-
-
 def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | None) -> dict:
     import torch
+
+    from trials.saved_memory import saved_tensor_bytes
 
     if threads:
         torch.set_num_threads(threads)
@@ -77,7 +63,7 @@ def measure(variant: str, batch: int, crop: int, repeats: int, threads: int | No
     def forward():
         return net(x).abs().mean()
 
-    activations = saved_bytes(forward)
+    activations = saved_tensor_bytes(forward)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for _ in range(repeats + 1):

@@ -22,6 +22,7 @@ from search_space.autoderain import (
     sample_genotype,
 )
 from trials.methods.base import frozen
+from trials.saved_memory import saved_tensor_bytes
 
 RGB = NetworkIO(3, 3, 1)
 SMALL = AutoDerainConfig(width=4, per_stage=1)
@@ -196,19 +197,6 @@ def test_selected_path_step_gives_gradients_to_the_selected_ops_only():
     assert all(a.grad is None for a in net.arch_parameters())
 
 
-def saved_megabytes(fn) -> float:
-    """Bytes of the tensors autograd keeps for backward while ``fn`` runs (each storage once)."""
-    storages = {}
-
-    def pack(t):
-        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(storages.values()) / 2**20
-
-
 def test_one_path_keeps_the_activations_of_one_model():
     """What backward keeps (deterministic, unlike peak RSS; bench/autoderain_memory.py measures peaks): the
     MDARTS architecture step about the derived net's training step, softmax DARTS several times more."""
@@ -216,12 +204,12 @@ def test_one_path_keeps_the_activations_of_one_model():
     net = Supernet(AutoDerainConfig(width=8), RGB)
     x = torch.rand(2, 3, 32, 32)
     derived = net.derived_network(net.derive())
-    model = saved_megabytes(lambda: derived(x))
+    model = saved_tensor_bytes(lambda: derived(x)) / 2**20
     with frozen(net.weight_parameters()):
         net.relaxation = "discrete"
-        mdarts = saved_megabytes(lambda: net(x))
+        mdarts = saved_tensor_bytes(lambda: net(x)) / 2**20
         net.relaxation = "softmax"
-        darts = saved_megabytes(lambda: net(x))
+        darts = saved_tensor_bytes(lambda: net(x)) / 2**20
     assert mdarts <= 1.1 * model, (mdarts, model)
     assert darts >= 3 * mdarts, (darts, mdarts)
 
