@@ -9,6 +9,7 @@ from .core import (
     RELAXATION,
     SAMPLER,
     SINGLE_PATH,
+    SKIP_START,
     SPACES,
     Genotype,
     NetworkIO,
@@ -24,7 +25,7 @@ from .core import (
 SPACES.default = "hinas"
 
 __all__ = [
-    "PARAMETER_PENALTY", "RELAXATION", "SAMPLER", "SINGLE_PATH", "SPACES", "Genotype", "NetworkIO", "SearchSpace",
-    "SpaceConfig",
-    "Supernet", "count_parameters", "genotype_from_dict", "genotype_from_json", "load_genotype",
+    "PARAMETER_PENALTY", "RELAXATION", "SAMPLER", "SINGLE_PATH", "SKIP_START", "SPACES", "Genotype", "NetworkIO",
+    "SearchSpace", "SpaceConfig", "Supernet", "count_parameters", "genotype_from_dict", "genotype_from_json",
+    "load_genotype",
 ]

@@ -24,6 +24,9 @@ PARAMETER_PENALTY = "parameter_penalty"  # supernet.parameter_penalty(): expecte
 # supernet.relaxation = "discrete" (forward at prox(a), one path) | "softmax" (every op, mixed); project_() clips
 # a to its box; forward_selected(x): the derived architecture's path; op_parameter_counts(): (blocks, ops) costs
 RELAXATION = "relaxation"
+# What retraining may use: network.skip_output_layer() is the layer whose output is added to the network's skip
+# path (the input; bicubic for SR), None for a network without one (retrain.start_at_skip zeroes it)
+SKIP_START = "skip_start"
 
 
 @dataclass(frozen=True)

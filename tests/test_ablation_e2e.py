@@ -128,6 +128,25 @@ def test_every_smoke_trial_beats_the_noisy_input_at_every_sigma(lwas_smoke):
                                                         key, run.data.metrics[key], floor[key])
 
 
+def test_smoke_sr_trials_with_residual_learning_beat_bicubic_upscaling(tmp_path):
+    """Table 2's rows with residual learning (RSWS searches that space too) beat their seed's bicubic row: they
+    start at bicubic (retrain.start_at_skip). The rows without it learn the whole image through BatchNorm and
+    stay below bicubic at smoke budgets (README), so they are not run here."""
+    settings = ("rsws", "resl", "lwas_resl")
+    result = orchestrator(tmp_path, "ablation", "lwas", "--task", "sr", "--settings", ",".join(settings),
+                          "--seeds", "0")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| bicubic upscaling (reference)" in result.stdout
+    bicubic = {r.data.tags[M.TAG_SEED]: r.data.metrics for r in reference_runs(tmp_path, "hinas-lwas-sr")
+               if r.data.tags[M.TAG_SETTING] == "reference-bicubic"}
+    _, children = child_runs(tmp_path, "hinas-lwas-sr")
+    assert sorted(r.data.tags[M.TAG_SETTING] for r in children) == sorted(settings)
+    key = M.psnr("builtin_x4")
+    for run in children:
+        floor = bicubic[run.data.tags[M.TAG_SEED]][key]
+        assert run.data.metrics[key] > floor, (run.data.tags[M.TAG_SETTING], run.data.metrics[key], floor)
+
+
 def test_the_console_is_short_and_shows_progress_without_tracebacks(lwas_smoke):
     cwd, _ = lwas_smoke
     console = (cwd / "console.txt").read_text()

@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-from search_space import SPACES, SpaceConfig
+from search_space import SKIP_START, SPACES, SpaceConfig
 from search_space.registry import Registry
 from trials.data.derain import PAIR_ORDERS
 from trials.data.split import SPLITS
@@ -109,6 +109,10 @@ class RetrainConfig:
     log_every: int | None = None  # iterations between progress reports (loss, eta); None: about 20 per condition
     eval_tile: int | None = None
     precision: str = "fp32"  # fp32 | bf16, as search.precision (evaluation runs in fp32)
+    # Zero the layer added to the skip path (HiNAS's head, AutoDerain's tail), so that a residual network
+    # starts as its skip (the input; bicubic for SR), not skip + the head's random output. Networks without
+    # residual learning have no skip and are unaffected. Our addition, off in the papers' settings.
+    start_at_skip: bool = False
 
 
 W_SCHEDULES = ("cosine", "cosine_restarts", "multistep")
@@ -223,6 +227,10 @@ def check_crops(cfg: TrialConfig) -> None:
 def check_components(cfg: TrialConfig) -> None:
     """The chosen method, space and task fit together (e.g. RSWS needs a single-path forward)."""
     space, method = SPACES.get(cfg.space.name), METHODS.get(cfg.method.name)
+    if cfg.retrain.start_at_skip and SKIP_START not in space.capabilities:
+        able = SPACES.filter(lambda s: SKIP_START in s.capabilities)
+        raise ValueError(f"retrain.start_at_skip needs networks with a skip path, which space {space.name}'s lack; "
+                         f"set it false, or use a space that has one: {', '.join(able)}")
     missing = method.requires - space.capabilities
     if missing:
         able = SPACES.filter(lambda s: method.requires <= s.capabilities)

@@ -38,7 +38,22 @@ def build(genotype: Genotype, cfg: TrialConfig, condition: int, device: torch.de
     io = TASKS.get(cfg.task.name).io(cfg.task, condition)
     net = SPACES.get(genotype.space).network(genotype, io, cfg.retrain.base_width).to(device)
     r = cfg.retrain
+    if r.start_at_skip:
+        start_at_skip(net)
     return net, make_optimizer(r.optimizer, net.parameters(), r.lr, r.momentum, r.betas, r.weight_decay)
+
+
+def start_at_skip(net: torch.nn.Module) -> bool:
+    """Zeroes the layer whose output is added to the network's skip path, so that the untrained network is its
+    skip (the input, or bicubic upscaling); False (nothing changed) for a network without residual learning."""
+    layer = net.skip_output_layer()
+    if layer is None:
+        return False
+    with torch.no_grad():
+        layer.weight.zero_()
+        if layer.bias is not None:
+            layer.bias.zero_()
+    return True
 
 
 def learning_rate(cfg: TrialConfig, iteration: int) -> float:

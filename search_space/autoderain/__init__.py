@@ -4,7 +4,7 @@ our reasoned design and every choice is a ``space.*`` key)."""
 
 import random
 
-from ..core import RELAXATION, SAMPLER, SINGLE_PATH, SPACES, NetworkIO, SearchSpace, count_parameters
+from ..core import RELAXATION, SAMPLER, SINGLE_PATH, SKIP_START, SPACES, NetworkIO, SearchSpace, count_parameters
 from .genotype import Block, Genotype, num_blocks, stage_names
 from .network import RSEB, DerivedNet, UNet
 from .ops import HAND_DESIGNED_OP, OPS, SqueezeExcite, make_op
@@ -43,7 +43,7 @@ class AutoDerainSpace(SearchSpace):
     name = "autoderain"
     config_class = AutoDerainConfig
     genotype_class = Genotype
-    capabilities = frozenset({SINGLE_PATH, SAMPLER, RELAXATION})
+    capabilities = frozenset({SINGLE_PATH, SAMPLER, RELAXATION, SKIP_START})
     inferred_tag = "autoderain_inferred"
 
     def check(self, cfg: AutoDerainConfig, io: NetworkIO) -> None:

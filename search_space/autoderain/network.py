@@ -91,3 +91,7 @@ class DerivedNet(nn.Module):
 
     def forward(self, x):
         return self.net(x, _run)
+
+    def skip_output_layer(self) -> nn.Conv2d:
+        """The tail, whose output (the rain layer) is subtracted from the input (core.SKIP_START)."""
+        return self.net.tail

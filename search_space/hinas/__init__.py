@@ -3,7 +3,7 @@
 import random
 import statistics
 
-from ..core import SAMPLER, SINGLE_PATH, SPACES, NetworkIO, SearchSpace, count_parameters
+from ..core import SAMPLER, SINGLE_PATH, SKIP_START, SPACES, NetworkIO, SearchSpace, count_parameters
 from .derived_net import DerivedNet
 from .genotype import CellGenotype, Genotype
 from .ops import DERIVABLE, OPS, PRIMITIVES
@@ -17,7 +17,7 @@ class HinasSpace(SearchSpace):
     name = "hinas"
     config_class = HinasConfig
     genotype_class = Genotype
-    capabilities = frozenset({SINGLE_PATH, SAMPLER})
+    capabilities = frozenset({SINGLE_PATH, SAMPLER, SKIP_START})
     reads_unnamed_genotypes = True  # genotype.json files of runs before the registries
 
     def supernet(self, cfg: HinasConfig, io: NetworkIO) -> Supernet:

@@ -43,3 +43,7 @@ class DerivedNet(nn.Module):
             s1, s0 = proj_new(newer), proj_old(older)
             newer, older = cell(s0, s1), s1
         return reconstruct(x, self.head(newer), self.io.scale, self.genotype.residual)
+
+    def skip_output_layer(self) -> nn.Conv2d | None:
+        """The head's last conv, whose output is added to the skip with residual learning (core.SKIP_START)."""
+        return self.head.body[-1] if self.genotype.residual else None
