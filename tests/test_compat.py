@@ -3,6 +3,7 @@ and `report`, genotype files (tests/test_search_space.py), and an old run folder
 a clear message instead of being mixed with a new config."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from mlflow.entities import Metric, Param
 
 from orchestrator.cli import main
 from orchestrator.tracking import PARENT_TAG
+from trials.config import config_differences, to_json
 from trials.pipeline import run_trial
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -68,3 +70,20 @@ def test_an_old_run_folder_is_not_resumed_under_the_new_config(tmp_path):
     with pytest.raises(ValueError, match="holds a run with a different config"):
         run_trial(pipeline_config(), tmp_path)
     assert (tmp_path / "checkpoint.pt").read_bytes() == b"an old checkpoint"  # nothing lost
+
+
+def test_a_run_folder_older_than_a_config_key_resumes_with_the_key_at_its_default(tmp_path):
+    """Keys are added with the old behaviour as their default, so a config.json without one resumes; a key
+    whose value now differs is named with both values."""
+    cfg = pipeline_config(retrain__start_at_skip=False)
+    stored = json.loads(to_json(cfg))
+    del stored["retrain"]["start_at_skip"], stored["retrain"]["precision"]  # as written before those keys
+    assert config_differences(json.dumps(stored), cfg) == []
+    assert config_differences(json.dumps(stored), pipeline_config(retrain__start_at_skip=True)) == [
+        "retrain.start_at_skip is False there, True now"]
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    (tmp_path / "checkpoint.pt").write_bytes(b"a checkpoint")
+    with pytest.raises(ValueError, match=re.escape("(retrain.start_at_skip is False there, True now); resume it "
+                                                   "with the run's values (--set key=value)")):
+        run_trial(pipeline_config(retrain__start_at_skip=True), tmp_path)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == b"a checkpoint"

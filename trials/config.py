@@ -274,6 +274,18 @@ def to_json(cfg: TrialConfig) -> str:
     return json.dumps(dataclasses.asdict(cfg), indent=2, sort_keys=True)
 
 
+def config_differences(stored: str, cfg: TrialConfig) -> list[str]:
+    """How ``cfg`` differs from a stored config.json, key by key. Keys the file lacks take their defaults: a
+    key is added with the behaviour before it as its default, so a run folder older than the key resumes."""
+    try:
+        old = from_dict(TrialConfig, json.loads(stored))
+    except (ValueError, TypeError, KeyError) as error:
+        return [f"its config.json does not read as this version's: {error}"]
+    before, now = flatten_dict(dataclasses.asdict(old)), flatten_dict(dataclasses.asdict(cfg))
+    return [f"{key} is {before.get(key)!r} there, {now.get(key)!r} now"
+            for key in sorted(before.keys() | now.keys()) if before.get(key) != now.get(key)]
+
+
 def from_dict(cls, data: dict, prefix: str = ""):
     """Rebuilds a (nested) config dataclass from ``dataclasses.asdict`` output, checking every key."""
     hints = typing.get_type_hints(cls)

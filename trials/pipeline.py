@@ -20,7 +20,7 @@ import torch
 from search_space import SPACES, Genotype, genotype_from_json
 from trials import checkpoint
 from trials import metric_names as M
-from trials.config import TrialConfig, to_json
+from trials.config import TrialConfig, config_differences, to_json
 from trials.device import configure_backends
 from trials.losses import LOSSES
 from trials.methods import METHODS, SearchContext, SearchMethod
@@ -205,9 +205,11 @@ def write_config(cfg: TrialConfig, run_dir: Path) -> None:
         if not path.exists():
             raise ValueError(f"{run_dir} holds a checkpoint but no config.json, so it cannot be resumed safely; "
                              f"use a new --out folder or delete {checkpoint.CHECKPOINT_NAME} there to start over")
-        if path.read_text() != text:
-            raise ValueError(f"{run_dir} holds a run with a different config; use a new --out folder "
-                             f"or delete {path.name} and {checkpoint.CHECKPOINT_NAME} there to start over")
+        differences = config_differences(path.read_text(), cfg)
+        if differences:
+            raise ValueError(f"{run_dir} holds a run with a different config ({'; '.join(differences)}); resume it "
+                             f"with the run's values (--set key=value), use a new --out folder, or delete "
+                             f"{path.name} and {checkpoint.CHECKPOINT_NAME} there to start over")
     path.write_text(text)
 
 
