@@ -44,7 +44,7 @@ def record(uri: str, parent: str, plan, overrides: dict, commit: str) -> None:
     """Params (once: a resumed invocation keeps its first command), description, source and preset tags."""
     c = tr.client(uri)
     logged = c.get_run(parent).data
-    tr.log_params(c, parent, {k: v for k, v in parent_params(plan, overrides).items() if k not in logged.params})
+    tr.log_params(c, parent, parent_params(plan, overrides), logged.params)
     tags = {M.TAG_PRESET: plan.base["preset"], M.TAG_COMMIT: commit, LAST_COMMAND_TAG: command_line(),
             **tr.source_tags()}
     if DESCRIPTION_TAG not in logged.tags:

@@ -176,10 +176,14 @@ def git_commit(folder: Path) -> str:
         return "unknown"
 
 
-def log_params(mlflow_client, run_id: str, params: dict[str, object]) -> None:
+def log_params(mlflow_client, run_id: str, params: dict[str, object], logged: dict[str, str] | None = None) -> None:
+    """The params not yet on the run (``logged``: its params, if already read): an MLflow param is set once,
+    so a resumed trial or invocation keeps its first values."""
     from mlflow.entities import Param  # deferred: as above
 
-    todo = [Param(k, str(v)) for k, v in params.items()]
+    if logged is None:
+        logged = mlflow_client.get_run(run_id).data.params
+    todo = [Param(k, str(v)) for k, v in params.items() if k not in logged]
     for start in range(0, len(todo), 100):  # MLflow's batch limit
         mlflow_client.log_batch(run_id, params=todo[start:start + 100])
 
@@ -218,8 +222,7 @@ class TrialRun:
         return runs[0].info.run_id if runs else None
 
     def log_params(self, params: dict[str, object]) -> None:
-        existing = self.client.get_run(self.run_id).data.params
-        log_params(self.client, self.run_id, {k: v for k, v in params.items() if k not in existing})
+        log_params(self.client, self.run_id, params)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         from mlflow.entities import Metric  # deferred: as above
