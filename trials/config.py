@@ -228,17 +228,20 @@ def check_components(cfg: TrialConfig) -> None:
     """The chosen method, space and task fit together (e.g. RSWS needs a single-path forward)."""
     space, method = SPACES.get(cfg.space.name), METHODS.get(cfg.method.name)
     if cfg.retrain.start_at_skip and SKIP_START not in space.capabilities:
-        able = SPACES.filter(lambda s: SKIP_START in s.capabilities)
         raise ValueError(f"retrain.start_at_skip needs networks with a skip path, which space {space.name}'s lack; "
-                         f"set it false, or use a space that has one: {', '.join(able)}")
+                         f"set it false, or use a space that has one: {spaces_having({SKIP_START})}")
     missing = method.requires - space.capabilities
     if missing:
-        able = SPACES.filter(lambda s: method.requires <= s.capabilities)
         raise ValueError(f"method {method.name} needs {', '.join(sorted(missing))} from the search space, which "
-                         f"space {space.name} lacks; spaces that have it: {', '.join(able) or 'none'}")
+                         f"space {space.name} lacks; spaces that have it: {spaces_having(method.requires)}")
     space.check(cfg.space, TASKS.get(cfg.task.name).search_io(cfg.task))
     method.check(cfg.method, cfg)
     check_crops(cfg)
+
+
+def spaces_having(capabilities: set[str] | frozenset[str]) -> str:
+    """The names of the spaces with every one of ``capabilities``, for an error message ('none' if none)."""
+    return ", ".join(SPACES.filter(lambda s: capabilities <= s.capabilities)) or "none"
 
 
 def inferred_tags(cfg: TrialConfig) -> dict[str, str]:
