@@ -5,6 +5,8 @@ gives the mean alone, no seed an en dash. A row with fewer seeds than expected c
 row differs from the row it is compared with (Welch p < 0.05, ``analysis.significance``) ends in '*' (p < 0.01:
 '**'; a superscript in LaTeX); the caption names the pairs. In LaTeX the best mean of each column is bold:
 highest for PSNR/SSIM, lowest for params, time and memory. CSV and Parquet carry the p-values (``<c>_p``).
+A PSNR/SSIM cell of a row below the degraded input's reference row ends in '↓' (``<c>_below_input``); the caption
+then names that row.
 """
 
 from pathlib import Path
@@ -17,6 +19,7 @@ from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label,
 from trials import metric_names as mn
 
 DAGGER = "†"
+BELOW_INPUT = "↓"
 EMPTY = "–"
 _DECIMALS = {"psnr": (2, 4), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0)}
 _HIGHER_IS_BETTER = ("psnr", "ssim")
@@ -63,9 +66,9 @@ def headers(layout: TableLayout) -> list[str]:
 
 
 def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ",
-              sup=lambda mark: mark) -> list[list[str]]:
+              sup=lambda mark: mark, below: str = f" {BELOW_INPUT}") -> list[list[str]]:
     """The cells of every row as strings; ``bold`` wraps best means (LaTeX), ``pm`` joins mean and std,
-    ``sup`` wraps a significance marker."""
+    ``sup`` wraps a significance marker, ``below`` ends a cell below the degraded input."""
     columns = value_columns(layout)
     best = {c: best_rows(summary, f"{c}_mean", _decimals(c)[0]) for c in columns} if bold else {}
     rows = []
@@ -76,7 +79,8 @@ def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = "
             wrap = bold if i in best.get(c, ()) else (lambda s: s)
             cell = _cell(row[f"{c}_mean"], row[f"{c}_std"], _decimals(c), wrap, pm)
             mark = marker(row.get(f"{c}_p", np.nan))
-            cells.append(cell + sup(mark) if mark else cell)
+            cell = cell + sup(mark) if mark else cell
+            cells.append(cell + below if row.get(f"{c}_below_input", False) else cell)
         rows.append(cells)
     return rows
 
@@ -84,7 +88,7 @@ def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = "
 # --- Markdown -----------------------------------------------------------------------------------------------
 def to_markdown(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> str:
     table = pipe_table(headers(layout), text_rows(summary, layout))
-    return f"**{caption(layout, expected_seeds)}**\n\n{table}"
+    return f"**{caption(layout, expected_seeds, summary)}**\n\n{table}"
 
 
 def pipe_table(header: list[str], rows: list[list[str]]) -> str:
@@ -123,7 +127,7 @@ def _ours_paper_diff(cells: pd.DataFrame, key: tuple[str, str], metric: str) -> 
 _TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
 _TEX_SYMBOLS = {"<": "$<$", "λ": r"$\lambda$", "σ": r"$\sigma$", "×": r"$\times$", "±": r"$\pm$",
-                DAGGER: r"$^\dagger$", EMPTY: "--"}
+                DAGGER: r"$^\dagger$", BELOW_INPUT: r"$\downarrow$", EMPTY: "--"}
 
 
 def tex_escape(text: str) -> str:
@@ -149,7 +153,8 @@ def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3
     sub += [""] * len(layout.extras)
     best_params = best_rows(summary, "params_mean")
     body = []
-    cells_of = text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ", sup=lambda m: f"^{{{m}}}")
+    cells_of = text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ", sup=lambda m: f"^{{{m}}}",
+                         below=r"\,\downarrow")
     for i, cells in enumerate(cells_of):
         head, params, values = cells[:lead - 1], cells[lead - 1], cells[lead:]
         params = "--" if params == EMPTY else params.replace("-", "--")
@@ -157,7 +162,7 @@ def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3
         body.append(" & ".join([*map(tex_escape, head), params, *map(_tex_value, values)]) + r" \\")
     top_line = " & ".join(t if t.startswith("\\multicolumn") else tex_escape(t) for t in top) + r" \\"
     return "\n".join([
-        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(caption(layout, expected_seeds))}}}",
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(caption(layout, expected_seeds, summary))}}}",
         rf"\label{{tab:{layout.table_id.replace('_', '-')}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
         top_line, " ".join(rules), " & ".join(map(tex_escape, sub)) + r" \\", r"\midrule",
         *body, r"\bottomrule", r"\end{tabular}", r"\end{table}", "",

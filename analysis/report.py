@@ -93,7 +93,7 @@ def _outline(summary, layout, files, pictures, expected_seeds, provenance, smoke
     blocks: list[Block] = [("h1", layout.title)]
     blocks += [("banner", SMOKE_BANNER)] if smoke else []
     blocks += [("facts", list(provenance.items()))] if provenance else []
-    blocks += [("p", caption(layout, expected_seeds)),
+    blocks += [("p", caption(layout, expected_seeds, summary)),
                ("table", render.headers(layout), render.text_rows(summary, layout)),
                ("links", [p.name for p in files.values()])]
     blocks += _significance_blocks(tests, layout)

@@ -10,7 +10,14 @@ seeds finished; a setting without runs is kept as an empty row.
 Significance: ``c_p`` is the Welch t-test p-value (``analysis.significance``) of the row's per-seed values of
 ``c`` against those of the row named by its ``Row.compare_with`` (the ``compare_with`` column; None when the
 row is not tested). NaN for untested rows, fewer than 2 seeds a side, or no spread on both sides. Reference
-rows are never tested nor tested against. Derived rows (a sweep's) are tested against the layout's
+rows are never tested nor tested against.
+
+Below the input: ``<metric>_<cond>_below_input`` (after ``compare_with``) is True where a searched row's mean
+PSNR or SSIM is below the degraded input's reference row (noisy image, bicubic upscaling, rainy image): the
+network does worse than not restoring at all, which is a budget or training problem, not a ranking. The input
+row is the reference whose runs are tagged with the input role; runs logged before that tag existed have none,
+and then it is the first reference row (every task lists its input first). ``summary.attrs["input_row"]``
+holds its label. Derived rows (a sweep's) are tested against the layout's
 ``compare_derived_with`` when the runs have that setting.
 
 Conditions: a layout lists the paper's conditions. When the runs have none of them (e.g. the built-in data,
@@ -154,8 +161,12 @@ def select_runs(runs: pd.DataFrame, layout: TableLayout, finished_only: bool = T
 # --- the summary -------------------------------------------------------------------------------------------
 def value_columns(layout: TableLayout) -> list[str]:
     """Run-frame columns summarised as mean ± std, in display order."""
-    per_condition = [f"{metric}_{c}" for c in layout.conditions for metric in layout.metrics]
-    return per_condition + list(layout.extras)
+    return metric_columns(layout) + list(layout.extras)
+
+
+def metric_columns(layout: TableLayout) -> list[str]:
+    """The PSNR/SSIM columns, one per metric and condition."""
+    return [f"{metric}_{c}" for c in layout.conditions for metric in layout.metrics]
 
 
 def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> pd.DataFrame:
@@ -183,6 +194,32 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     pairs = compared_pairs(rows)
     summary["compare_with"] = [pairs.get(r.setting) for r in rows]
     summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds)
+    return _with_below_input(summary, layout, input_row(chosen, rows))
+
+
+def input_row(runs: pd.DataFrame, rows: tuple[Row, ...]) -> str | None:
+    """The setting of the degraded input's reference row (see the module docstring), None without one."""
+    references = [row.setting for row in rows if is_reference(row.setting)]
+    roles = runs.get(mn.TAG_REFERENCE_ROLE, pd.Series(dtype=object))
+    if not roles.notna().any():
+        return references[0] if references else None
+    inputs = set(runs.loc[roles == mn.ROLE_INPUT, mn.TAG_SETTING])
+    return next((s for s in references if s in inputs), None)
+
+
+_TIE = 1e-9  # means closer than this are equal (a mean of equal values differs from them by float rounding)
+
+
+def _with_below_input(summary: pd.DataFrame, layout: TableLayout, input_setting: str | None) -> pd.DataFrame:
+    """``summary`` with a ``<c>_below_input`` flag per PSNR/SSIM column (module docstring)."""
+    searched = ~summary["setting"].map(is_reference)
+    found = summary.index[summary["setting"] == input_setting]
+    for column in metric_columns(layout):
+        floor = summary.at[found[0], f"{column}_mean"] if len(found) else np.nan
+        mean = summary[f"{column}_mean"]
+        summary[f"{column}_below_input"] = searched & (mean < floor - _TIE)
+    if len(found):
+        summary.attrs["input_row"] = summary.at[found[0], "label"]
     return summary
 
 
@@ -243,10 +280,23 @@ def row_name(row: Row, layout: TableLayout) -> str:
     return f"{row.label} [{', '.join(marks)}]" if marks else row.label
 
 
-def caption(layout: TableLayout, expected_seeds: int) -> str:
+def caption(layout: TableLayout, expected_seeds: int, summary: pd.DataFrame | None = None) -> str:
+    """The table's title and legend; with ``summary``, also the note on rows below the degraded input."""
     text = (f"{layout.title}. Cells: mean ± sample std (ddof=1) over the n finished seeds; params: min-max "
             f"over seeds, in M. † fewer than {expected_seeds} finished seeds (or none).")
-    return f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
+    text = f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
+    note = below_input_note(summary) if summary is not None else ""
+    return f"{text} {note}" if note else text
+
+
+def below_input_note(summary: pd.DataFrame) -> str:
+    """The legend of '↓' when some cell has it, else ''."""
+    flags = summary[[c for c in summary.columns if c.endswith("_below_input")]]
+    if not flags.to_numpy(dtype=bool).any():
+        return ""
+    row = summary.attrs.get("input_row", "degraded input")
+    return (f"↓ below the {row} row: worse than the degraded input itself, so the cell ranks nothing (the "
+            "network had too few training iterations, or its training failed).")
 
 
 def _significance_note(layout: TableLayout) -> str:

@@ -225,7 +225,8 @@ def log_references(plan: Plan, tracking: tr.Tracking) -> None:
             tests = tests if tests is not None else load_tests(cfg, task)
             run = tr.TrialRun(tracking, key, f"{reference.setting}-seed{seed}", {
                 M.TAG_ABLATION: plan.ablation.name, M.TAG_SETTING: reference.setting, M.TAG_SEED: str(seed),
-                M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label})
+                M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label,
+                M.TAG_REFERENCE_ROLE: reference.role})
             run.log_metrics(reference_metrics(cfg, reference, tests))
             run.finish()
 

@@ -30,6 +30,10 @@ def _run(setting: str, seed: int, psnr30: float, params: float, ablation: str = 
 @pytest.fixture
 def runs() -> pd.DataFrame:
     """lwas ablation: 3 seeds everywhere except lwas_resl (2 seeds) and resl (none); plus noise to ignore."""
+    return tidy(_lwas_records())
+
+
+def _lwas_records() -> list[dict]:
     values = {"rsws": [28.9, 29.0, 28.7], "basic": [29.1, 29.2, 29.15], "lwas": [29.3, 29.1, 29.12],
               "lwas_resl": [29.25, 29.21]}
     records = [_run(s, seed, v, 0.2 + 0.01 * seed + 0.05 * i)
@@ -37,7 +41,7 @@ def runs() -> pd.DataFrame:
     records += [_run("basic", 5, 10.0, 9.0, status="FAILED"),  # failed: not counted
                 _run("basic", 0, 1.0, 9.0, ablation="width"),  # another ablation
                 _run("lwas_resl", 1, 20.0, 9.0, start=-5)]  # an older duplicate of seed 1: the later one wins
-    return tidy(records)
+    return records
 
 
 def test_each_cell_is_numpy_mean_and_sample_std(runs):
@@ -171,3 +175,51 @@ def test_reference_rows_come_last_labelled_as_references_in_logging_order(runs):
     assert noisy["n"] == 3 and noisy[f"{mn.psnr('sigma30')}_mean"] == pytest.approx(18.1)
     assert np.isnan(noisy["params_min"])
     assert "noisy input (reference)" in table_text(both, layout_for("lwas", "denoise"), "md")
+
+
+def _with_references(references: list[tuple[str, str, float, str | None]]) -> pd.DataFrame:
+    """The ``runs`` fixture's runs plus 3 seeds of each (setting, label, PSNR at sigma 30, role tag or None),
+    logged in list order."""
+    extra = []
+    for offset, (setting, label, psnr30, role) in enumerate(references):
+        for seed in range(3):
+            record = {**_run(setting, seed, psnr30, np.nan, start=10 + offset), mn.TAG_REFERENCE: label}
+            extra.append(record | ({mn.TAG_REFERENCE_ROLE: role} if role else {}))
+    return tidy([*_lwas_records(), *extra])
+
+
+def test_cells_below_the_degraded_input_are_flagged_and_the_caption_names_its_row():
+    """Rows whose mean is below the input's reference row (not the classical method's) carry '↓' in exactly
+    those cells; a tie is not below; references are never flagged."""
+    both = _with_references([("reference-noisy", "noisy input", 29.16, mn.ROLE_INPUT),
+                                   ("reference-nlm", "NLM", 40.0, mn.ROLE_METHOD)])
+    layout = layout_for("lwas", "denoise")
+    summary = summarize(both, layout).set_index("setting")
+    below = summary[f"{mn.psnr('sigma30')}_below_input"]
+    assert sorted(below[below].index) == ["basic", "rsws"]  # 29.15 and 28.87 < 29.16; lwas 29.17 is above
+    # SSIM at sigma 50 is 0.76 everywhere: a tie is not below
+    assert not summary[f"{mn.ssim('sigma50')}_below_input"].any()
+    text = table_text(both, layout, "md")
+    assert "↓ below the noisy input (reference) row" in text
+    lines = [line for line in text.splitlines() if line.startswith("| ")][1:]  # rows: rsws, basic, ..., nlm
+    # RSWS and basic: PSNR at every sigma and SSIM at 30; lwas_resl: SSIM at 70 (its 2 seeds average 0.7005)
+    assert [line.count("↓") for line in lines] == [4, 4, 0, 0, 1, 0, 0]
+    latex = table_text(both, layout, "tex")
+    assert latex.count(r"\,\downarrow") == 9 and r"$\downarrow$ below the noisy input" in latex
+
+
+def test_runs_without_role_tags_take_the_first_reference_row_as_the_input():
+    """Reference runs logged before the role tag existed: the task listed (and logged) its input first."""
+    old = _with_references([("reference-noisy", "noisy input", 20.0, None), ("reference-nlm", "NLM", 29.16, None)])
+    assert not summarize(old, layout_for("lwas", "denoise"))[f"{mn.psnr('sigma30')}_below_input"].any()
+    tagged = _with_references([("reference-nlm", "NLM", 20.0, mn.ROLE_METHOD),
+                                     ("reference-noisy", "noisy input", 29.16, mn.ROLE_INPUT)])
+    summary = summarize(tagged, layout_for("lwas", "denoise"))
+    assert summary.attrs["input_row"] == "noisy input (reference)"
+    assert summary[f"{mn.psnr('sigma30')}_below_input"].sum() == 2
+
+
+def test_a_table_without_reference_rows_flags_nothing(runs):
+    summary = summarize(runs, layout_for("lwas", "denoise"))
+    assert not summary[[c for c in summary.columns if c.endswith("_below_input")]].to_numpy().any()
+    assert "↓" not in table_text(runs, layout_for("lwas", "denoise"), "md")

@@ -124,3 +124,13 @@ def test_same_numbers_as_before_the_registries(smoke_run):
         assert ours == theirs and ours_summary == theirs_summary
     else:  # other CPU kernels round differently; the genotype above must still match
         assert ours == pytest.approx(theirs, rel=1e-3)
+
+
+@pytest.mark.parametrize("task_name", TASKS.names())
+def test_every_task_lists_its_degraded_input_first_and_once_among_its_references(task_name):
+    """Tables flag rows below the input reference (analysis.tables); runs logged before the role tag existed
+    rely on the input being listed, and so logged, first."""
+    task = TASKS.get(task_name)
+    roles = [reference.role for reference in task.references(task.config_class())]
+    assert roles[0] == M.ROLE_INPUT and roles.count(M.ROLE_INPUT) == 1
+    assert set(roles) <= {M.ROLE_INPUT, M.ROLE_METHOD}

@@ -24,6 +24,9 @@ class Reference:
     name: str  # short, for tags: noisy, nlm, bicubic, rainy
     label: str  # the table's row label
     restore: Callable[[np.ndarray, int, int], np.ndarray]  # (input image, condition, scale) -> output image
+    # M.ROLE_INPUT: the degraded input as it is (bicubic upscaling at scale > 1), the floor any restoration
+    # must beat (tables flag rows below it); M.ROLE_METHOD: a classical method to compare with.
+    role: str = M.ROLE_INPUT
 
     @property
     def setting(self) -> str:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from search_space import NetworkIO
+from trials import metric_names as M
 from trials.data import ImageSet, PatchSampler, denoise_pairs
 from trials.metrics import Protocol
 from trials.references import Reference, as_is, non_local_means
@@ -66,7 +67,7 @@ class Denoise(Task):
 
     def references(self, cfg) -> tuple[Reference, ...]:
         return (Reference("noisy", "noisy input", as_is),
-                Reference("nlm", "non-local means (scikit-image, told σ)", non_local_means))
+                Reference("nlm", "non-local means (scikit-image, told σ)", non_local_means, M.ROLE_METHOD))
 
     def protocol(self, cfg: DenoiseConfig, condition: int | None = None) -> Protocol:
         return Protocol()
