@@ -10,15 +10,15 @@ seeds finished; a setting without runs is kept as an empty row.
 Significance: ``c_p`` is the Welch t-test p-value (``analysis.significance``) of the row's per-seed values of
 ``c`` against those of the row named by its ``Row.compare_with`` (the ``compare_with`` column; None when the
 row is not tested). NaN for untested rows, fewer than 2 seeds a side, or no spread on both sides. Reference
-rows are never tested nor tested against.
+rows are never tested nor tested against. Derived rows (a sweep's) are tested against the layout's
+``compare_derived_with`` when the runs have that setting.
 
 Below the input: ``<metric>_<cond>_below_input`` (after ``compare_with``) is True where a searched row's mean
 PSNR or SSIM is below the degraded input's reference row (noisy image, bicubic upscaling, rainy image): the
 network does worse than not restoring at all, which is a budget or training problem, not a ranking. The input
 row is the reference whose runs are tagged with the input role; runs logged before that tag existed have none,
 and then it is the first reference row (every task lists its input first). ``summary.attrs["input_row"]``
-holds its label. Derived rows (a sweep's) are tested against the layout's
-``compare_derived_with`` when the runs have that setting.
+holds its label.
 
 Conditions: a layout lists the paper's conditions. When the runs have none of them (e.g. the built-in data,
 whose test set is 'builtin'), ``resolve`` derives them from the ``psnr_<cond>`` columns the layout's task
