@@ -1,6 +1,7 @@
 """Evaluation noise is fixed by (image, sigma, seed) in every process; bicubic LR and eval pair shapes."""
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,9 @@ def _digest_in_new_process() -> str:
     result = subprocess.run(
         [sys.executable, "-c", NOISE_DIGEST],
         cwd=root,
-        env={"PYTHONPATH": str(root)},
+        # The caller's environment: OpenBLAS picks its kernels (and so the resized images' last bits) from
+        # OPENBLAS_CORETYPE where it is set, else from the CPU, and a new process should see the same.
+        env={**os.environ, "PYTHONPATH": str(root)},
         capture_output=True,
         text=True,
         check=True,
