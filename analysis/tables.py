@@ -37,12 +37,9 @@ import pandas as pd
 from analysis.schema import FINISHED, conditions_in
 from analysis.significance import marker_legend, seed_tests
 from trials import metric_names as mn
+from trials.data.kinds import set_rank
 
 METRICS = ("psnr", "ssim")
-BENCHMARK_ORDER = ("set5", "set14", "bsd100", "urban100", "manga109")
-TEST_SET_LABELS = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "urban100": "Urban100",
-                   "manga109": "Manga109", "builtin": "built-in", "rain100l": "Rain100L", "rain100h": "Rain100H",
-                   "rain12": "Rain12", "rain1400": "Rain1400", "rain800": "Rain800"}
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
                 mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)"}
@@ -138,8 +135,7 @@ def _conditions(layout: TableLayout, columns: pd.Index) -> tuple[str, ...]:
 
 
 def _order(test_set: str | None, value: int) -> tuple[int, int, str]:
-    rank = BENCHMARK_ORDER.index(test_set) if test_set in BENCHMARK_ORDER else len(BENCHMARK_ORDER)
-    return (value, rank, test_set or "")
+    return (value, set_rank(test_set), test_set or "")
 
 
 def select_runs(runs: pd.DataFrame, layout: TableLayout, finished_only: bool = True) -> pd.DataFrame:
@@ -193,8 +189,21 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     summary = pd.concat([head, body.drop(columns="n").reset_index(drop=True)], axis=1)
     pairs = compared_pairs(rows)
     summary["compare_with"] = [pairs.get(r.setting) for r in rows]
-    summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds)
+    summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds, protocol=one_protocol(chosen))
     return _with_below_input(summary, layout, input_row(chosen, rows))
+
+
+def one_protocol(runs: pd.DataFrame) -> str | None:
+    """The evaluation protocol the runs were scored under (their ``protocol`` tag); a ValueError where they
+    were scored under several, since their numbers do not compare; None for runs from before the tag."""
+    protocols = runs.get(mn.TAG_PROTOCOL, pd.Series(dtype=object)).dropna()
+    counts = protocols.value_counts()
+    if len(counts) > 1:
+        listed = "; ".join(f"{n} run(s): {protocol}" for protocol, n in counts.items())
+        raise ValueError(f"this table's runs were scored under {len(counts)} evaluation protocols, whose numbers do "
+                         f"not compare ({listed}); rerun the ablation under one protocol, or pick one invocation "
+                         f"with --invocation")
+    return counts.index[0] if len(counts) else None
 
 
 def input_row(runs: pd.DataFrame, rows: tuple[Row, ...]) -> str | None:
@@ -286,7 +295,9 @@ def caption(layout: TableLayout, expected_seeds: int, summary: pd.DataFrame | No
             f"over seeds, in M. † fewer than {expected_seeds} finished seeds (or none).")
     text = f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
     note = below_input_note(summary) if summary is not None else ""
-    return f"{text} {note}" if note else text
+    text = f"{text} {note}" if note else text
+    protocol = summary.attrs.get("protocol") if summary is not None else None
+    return f"{text} Scored: {protocol}." if protocol else text
 
 
 def below_input_note(summary: pd.DataFrame) -> str:

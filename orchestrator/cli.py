@@ -8,11 +8,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from orchestrator import apply, commands
+from orchestrator import apply, commands, evaluate, imports
 from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
 from search_space import SPACES
 from trials.config import flatten
-from trials.data import DATASET_KINDS, check_folder
+from trials.data import DATA_KINDS, check_folder
 from trials.pipeline import run_trial
 from trials.tasks import TASKS
 
@@ -64,7 +64,7 @@ def make_parser() -> argparse.ArgumentParser:
     data_sub = p.add_subparsers(dest="data_command", required=True)
     check = data_sub.add_parser("check", help="is a folder a usable data set?")
     check.add_argument("path")
-    check.add_argument("--kind", required=True, choices=DATASET_KINDS)
+    check.add_argument("--kind", required=True, choices=DATA_KINDS.names())
     check.set_defaults(func=cmd_data_check)
 
     p = sub.add_parser("search", help="one full trial (search, retrain, evaluate) without Ray, for debugging")
@@ -75,6 +75,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     apply.register(sub)
+    evaluate.register(sub)
+    imports.register(sub)
     commands.register(sub)
     return parser
 

@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -21,7 +22,9 @@ from orchestrator.presets import trial_config
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
 from trials.data import check_folder
-from trials.references import reference_metrics
+from trials.references import network_reference
+from trials.retrain import protocol_summary, reference_metrics
+from trials.saved_network import load_network
 from trials.tasks import TASKS
 from trials.workload import load_tests
 
@@ -84,7 +87,23 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 experiment=experiment_name(args), cpus_per_trial=args.cpus_per_trial,
                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
                 max_failures=args.max_failures, optuna_samples=optuna_samples,
-                progress_columns=progress_columns(configs[0]))
+                progress_columns=progress_columns(configs[0]),
+                reference_networks=reference_networks(args.reference_network, args.task))
+
+
+def reference_networks(items: list[str], task: str) -> tuple[tuple[str, str], ...]:
+    """``--reference-network NAME=FILE``: saved networks of the ablation's task, each read once now."""
+    found = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"--reference-network expects NAME=FILE with NAME of letters, digits, _ . -; got {item!r}")
+        _, info = load_network(Path(path).expanduser())
+        if info["task"] != task:
+            raise ValueError(f"--reference-network {name}: {path} is a {info['task']} network, the ablation's task is "
+                             f"{task}")
+        found.append((name, str(Path(path).expanduser().resolve())))
+    return tuple(found)
 
 
 def setting_config(base: dict, setting, seed: int):
@@ -108,8 +127,7 @@ def check_data(cfg) -> None:
     folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
     folders += [(kind, root) for kind, root in (task.test_sources(cfg.task, cfg.data) or {}).items() if root]
     for kind, root in dict.fromkeys((kind, str(root)) for kind, root in folders):  # BSD500: one folder, once
-        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop,
-                     pair_order=cfg.data.pair_order)
+        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop, options=cfg.data.options)
 
 
 def print_grid(plan: Plan) -> None:
@@ -218,7 +236,7 @@ def log_references(plan: Plan, tracking: tr.Tracking) -> None:
     for seed in plan.seeds:
         cfg = trial_config(plan.base, plan.ablation.settings[0], seed)  # the test data of every setting
         task, tests = TASKS.get(cfg.task.name), None
-        for reference in task.references(cfg.task):
+        for reference in (*task.references(cfg.task), *saved_network_references(plan)):
             key = f"{plan.ablation.name}/{reference.setting}/seed{seed}"
             if key in done:
                 continue
@@ -226,9 +244,18 @@ def log_references(plan: Plan, tracking: tr.Tracking) -> None:
             run = tr.TrialRun(tracking, key, f"{reference.setting}-seed{seed}", {
                 M.TAG_ABLATION: plan.ablation.name, M.TAG_SETTING: reference.setting, M.TAG_SEED: str(seed),
                 M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label,
-                M.TAG_REFERENCE_ROLE: reference.role})
+                M.TAG_REFERENCE_ROLE: reference.role, M.TAG_PROTOCOL: protocol_summary(cfg)})
             run.log_metrics(reference_metrics(cfg, reference, tests))
             run.finish()
+
+
+def saved_network_references(plan: Plan) -> list:
+    """The ``--reference-network`` rows, each at the condition its network was retrained for."""
+    references = []
+    for name, path in plan.reference_networks:
+        net, info = load_network(path)
+        references.append(network_reference(name, net, info["condition"]))
+    return references
 
 
 def unfinished(results) -> list:
@@ -389,6 +416,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--node-timeout", type=float, default=900,
                    help="on a cluster: seconds to wait for the autoscaler to add a node that fits one trial")
     p.add_argument("--name", help="experiment name (default NAME-TASK-PRESET)")
+    p.add_argument("--reference-network", action="append", default=[], metavar="NAME=FILE",
+                   help="a saved network (e.g. made by `import`) as one more reference row, scored on the trials' "
+                   "test pairs at its own condition (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
     p.set_defaults(func=cmd_ablation)

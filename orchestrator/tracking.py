@@ -156,6 +156,20 @@ def finish_parent(uri: str, run_id: str, status: str) -> None:
     c.set_terminated(run_id, status)
 
 
+def log_evaluation(uri: str, experiment: str, run_name: str, tags: dict[str, str], params: dict[str, object],
+                   metrics: dict[str, float]) -> str:
+    """One finished run outside any ablation (an `evaluate`): tags, params and final metrics; its id."""
+    from mlflow.entities import Metric  # deferred: as in ``client``
+
+    c = client(uri)
+    run_id = c.create_run(experiment_id(uri, experiment, artifact_root(uri)), tags=tags, run_name=run_name).info.run_id
+    log_params(c, run_id, params)
+    now = int(time.time() * 1000)
+    c.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    c.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
 def run_networks(uri: str, run_id: str) -> list[Path]:
     """The retrained networks a trial's run holds (artifact paths under ``networks/``)."""
     try:

@@ -27,6 +27,7 @@ from trials.data import DataError
 from trials.losses import NonFiniteLossError
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 from trials.retrain import conditions as retrain_conditions
+from trials.retrain import protocol_summary
 from trials.tasks import TASKS
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
@@ -136,7 +137,7 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
     key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if "lam" in params else "")
     tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.method.name,
             M.TAG_TASK: cfg.task.name, M.TAG_SPACE: cfg.space.name, M.TAG_TRIAL_ID: ctx.get_trial_id(),
-            M.TAG_NODE_ID: _node_id()} | inferred_tags(cfg)
+            M.TAG_NODE_ID: _node_id(), M.TAG_PROTOCOL: protocol_summary(cfg)} | inferred_tags(cfg)
     run = TrialRun(tracking, key, f"{name}-seed{seed}", tags)
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
     run.log_params(flatten(cfg) | {M.TAG_SETTING: name})  # a param too: MLflow's charts cannot use tags

@@ -26,6 +26,7 @@ class Plan:
     max_failures: int
     optuna_samples: int = 0  # > 0: Optuna chooses lambda for this many trials
     progress_columns: tuple[str, ...] = ()  # test metrics shown in Tune's table
+    reference_networks: tuple[tuple[str, str], ...] = ()  # (name, saved network file): extra reference rows
     @property
     def experiment_path(self) -> str:
         return f"{self.storage_uri.rstrip('/')}/{self.experiment}"

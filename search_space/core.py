@@ -121,12 +121,24 @@ class SearchSpace(ABC):
         """Fixed architectures of this space by name (e.g. a hand-designed baseline); default: none."""
         return {}
 
+    def import_published(self, checkpoint, genotype: Genotype | None = None
+                         ) -> tuple[Genotype, NetworkIO, int, dict[str, torch.Tensor]]:
+        """A published checkpoint of this space's authors as (genotype, I/O, width, state_dict in this space's
+        names): the `import` command. Default: the space has no published networks to import."""
+        raise ValueError(f"search space {self.name} has no importer of published checkpoints; spaces that have "
+                         f"one: {', '.join(SPACES.filter(has_importer)) or 'none'}")
+
     @abstractmethod
     def describe(self, cfg: SpaceConfig, io: NetworkIO, width: int, samples: int = 200) -> str:
         """What the space contains, in numbers a user can check."""
 
 
 SPACES: Registry[SearchSpace] = Registry("search space", instantiate=True)
+
+
+def has_importer(space: SearchSpace) -> bool:
+    """Whether ``space`` imports its authors' published checkpoints (overrides ``import_published``)."""
+    return type(space).import_published is not SearchSpace.import_published
 
 
 def genotype_from_dict(data: dict) -> Genotype:

@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("search_space", "trials", "orchestrator", "analysis")
 # Registry packages: each module but base.py is one registered implementation, or (__init__) the list that
 # imports them to fill the registry. search_space/<space>/ folders are implementations too.
-IMPLEMENTATION_PACKAGES = ("trials/tasks", "trials/methods", "orchestrator/experiments", "analysis/pictures")
+IMPLEMENTATION_PACKAGES = ("trials/tasks", "trials/methods", "trials/data/kinds", "orchestrator/experiments",
+                           "analysis/pictures")
 # Names of the systems that arrive later, so shared code written today does not spell them either.
 ANNOUNCED = ("derain", "dlsr", "autoderain", "mdarts", "darts")
 

@@ -9,22 +9,32 @@ from PIL import Image
 
 import trials.data.derain as derain
 from trials.data import (
-    DERAIN_LAYOUTS,
+    DATA_KINDS,
     DataError,
     ImageSet,
+    LoadOptions,
     add_rain,
     check_folder,
-    derain_test_folder,
     detect_derain_kind,
-    load_derain_set,
     load_search_set,
     load_test_sets,
     rain_rng,
     with_synthetic_rain,
 )
 from trials.data.builtin import builtin_set
+from trials.data.derain import DERAIN_LAYOUTS
 from trials.data.images import read_image
 from trials.data.rain import line_kernel
+
+
+def load_derain_set(kind: str, root: Path, *, color: bool, order: str = "gt,lq") -> ImageSet:
+    """Every pair of a deraining folder (its kind's reader, any split sub-folder)."""
+    return DATA_KINDS.get(kind).read(Path(root), None, LoadOptions(color, options={"pair_order": order}))
+
+
+def derain_test_folder(test_root, name: str) -> Path:
+    return DATA_KINDS.get(name).folder_in(test_root)
+
 
 RAIN_OFFSET = 7  # a rainy file's pixels are its clean file's plus this, so a test sees which files were paired
 
@@ -339,7 +349,7 @@ def test_loaders_dispatch_derain_kinds(tmp_path):
     _prefix(tmp_path / "Rain100H", ["001", "002"], rainy="rainy")
     _side_by_side(tmp_path / "Rain800", ["1"])
     tests = load_test_sets({"rain100h": tmp_path / "Rain100H", "rain800": tmp_path / "Rain800", "builtin": None},
-                           color=True, pair_order="lq,gt")
+                           color=True, options={"pair_order": "lq,gt"})
     assert list(tests) == ["rain100h", "rain800", "builtin"]
     _assert_paired(tests["rain100h"])
     assert _value(tests["rain800"].images[0]) == 200 and 1 not in tests["builtin"].lr

@@ -5,14 +5,14 @@ import pytest
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from trials.data import DataError, ImageSet, PatchSampler, bicubic_downsample, load_search_images, make_loader
+from trials.data import DataError, ImageSet, PatchSampler, bicubic_downsample, load_search_set, make_loader
 
 SCALE, LR_CROP = 4, 8
 
 
 @pytest.fixture(scope="module")
 def gray():
-    return load_search_images(color=False)
+    return load_search_set(color=False).images
 
 
 def _sampler(images, **overrides) -> PatchSampler:

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trials.data import DataError, bicubic_downsample, check_folder, load_search_images, load_search_set, load_test_sets
+from trials.data import DATA_KINDS, DataError, check_folder, downsample, load_search_set, load_test_sets
 from trials.data.builtin import BUILTIN_MAX_SIDE, COLOR_SEARCH, COLOR_TEST, GRAY_SEARCH, GRAY_TEST
-from trials.data.readers import LAYOUTS
 
 
 def _write(folder: Path, names: list[str], size: tuple[int, int] = (40, 48), seed: int = 0) -> None:
@@ -36,7 +35,7 @@ def _benchmark(root: Path, lr_scales: tuple[int, ...] = ()) -> Path:
 
 
 def test_bsd500_original_layout_found_under_bsr(tmp_path):
-    images = load_search_images("bsd500", _bsd_original(tmp_path), color=False)
+    images = load_search_set("bsd500", _bsd_original(tmp_path), color=False).images
     assert len(images) == 5 and all(img.shape == (40, 48, 1) and img.dtype == np.float32 for img in images)
     test = load_test_sets({"bsd500": tmp_path}, color=False)["bsd200"]
     assert test.names == ("2018", "3063") and test.images[0].shape == (40, 48, 1)
@@ -45,7 +44,7 @@ def test_bsd500_original_layout_found_under_bsr(tmp_path):
 def test_bsd500_flat_layout(tmp_path):
     _write(tmp_path / "train", [f"{i}.jpg" for i in range(3)])
     _write(tmp_path / "test", ["a.jpg"])
-    assert len(load_search_images("bsd500", tmp_path, color=True)) == 3
+    assert len(load_search_set("bsd500", tmp_path, color=True).images) == 3
     assert load_test_sets({"bsd500": tmp_path}, color=True)["bsd200"].images[0].shape[2] == 3
 
 
@@ -61,7 +60,7 @@ def test_div2k_with_and_without_lr(tmp_path):
     without = load_search_set("div2k", tmp_path, color=True, scales=(2,))
     assert len(without.images) == 3 and without.images[0].shape == (48, 40, 3)
     # no LR files: inputs made once at load by bicubic downsampling
-    np.testing.assert_array_equal(without.lr[2][0], bicubic_downsample(without.images[0], 2))
+    np.testing.assert_array_equal(without.lr[2][0], downsample(without.images[0], 2))
     _write(
         tmp_path / "DIV2K_train_LR_bicubic" / "X2", ["0001x2.png", "0002x2.png", "0003x2.png"], size=(24, 20)
     )
@@ -78,13 +77,13 @@ def test_benchmark_with_and_without_lr_bicubic(tmp_path, lr_scales):
     assert test.names == ("baby", "bird") and test.images[1].shape == (48, 36, 3)
     assert sorted(test.lr) == [2, 3]  # from LR_bicubic/ when there, else bicubic downsampling at load
     assert test.lr[3][0].shape == (16, 12, 3)
-    made = np.array_equal(test.lr[2][1], bicubic_downsample(test.images[1], 2))
+    made = np.array_equal(test.lr[2][1], downsample(test.images[1], 2))
     assert made == (not lr_scales)
 
 
 def test_builtin_split_fixed_disjoint_and_small():
     assert not set(COLOR_SEARCH) & set(COLOR_TEST) and not set(GRAY_SEARCH) & set(GRAY_TEST)
-    gray, color = load_search_images(color=False), load_search_images(color=True)
+    gray, color = load_search_set(color=False).images, load_search_set(color=True).images
     assert len(gray) == len(GRAY_SEARCH) and all(img.shape[2] == 1 for img in gray)
     assert len(color) == len(COLOR_SEARCH) and all(img.shape[2] == 3 for img in color)
     assert all(max(img.shape[:2]) <= BUILTIN_MAX_SIDE and 0 <= img.min() <= img.max() <= 1 for img in gray)
@@ -93,18 +92,18 @@ def test_builtin_split_fixed_disjoint_and_small():
 
 def test_check_folder_reports_counts_sizes_and_lr(tmp_path):
     report = check_folder(_benchmark(tmp_path, (2,)), "set5")
-    assert "test: 2 images (the paper's set has 5)" in report and "height 48-48, width 36-36" in report
+    assert "test: 2 images (the published set has 5)" in report and "height 48-48, width 36-36" in report
     assert "LR x2: 2 files" in report
     assert "search (gray): 13 images" in check_folder(None, "builtin")
 
 
 def _assert_names_path_and_layout(err: pytest.ExceptionInfo, path: Path, kind: str) -> None:
-    assert str(path) in str(err.value) and LAYOUTS[kind] in str(err.value)
+    assert str(path) in str(err.value) and DATA_KINDS.get(kind).layout in str(err.value)
 
 
 def test_missing_folder(tmp_path):
     with pytest.raises(DataError, match="folder not found") as err:
-        load_search_images("div2k", tmp_path / "nowhere", color=True)
+        load_search_set("div2k", tmp_path / "nowhere", color=True)
     _assert_names_path_and_layout(err, tmp_path / "nowhere", "div2k")
 
 
@@ -135,7 +134,7 @@ def test_data_check_names_every_bad_file(tmp_path):
 def test_image_smaller_than_crop(tmp_path):
     _bsd_original(tmp_path)
     with pytest.raises(DataError, match="smaller than the 64px crop") as err:
-        load_search_images("bsd500", tmp_path, color=False, min_size=64)
+        load_search_set("bsd500", tmp_path, color=False, min_size=64)
     _assert_names_path_and_layout(err, tmp_path / "BSR/BSDS500/data/images/train/2092.jpg", "bsd500")
 
 
@@ -181,8 +180,8 @@ def _df2k(root: Path, lr_scales: tuple[int, ...] = (), nested: bool = True) -> P
 def test_df2k_is_div2k_then_flickr2k_each_sorted(tmp_path, nested):
     images = load_search_set("df2k", _df2k(tmp_path, nested=nested), color=True, scales=(2,))
     assert images.names == ("0001", "0002", "000001", "000002")
-    np.testing.assert_array_equal(images.lr[2][3], bicubic_downsample(images.images[3], 2))  # no LR folders
-    assert "search: 4 images (the paper's set has 3450)" in check_folder(tmp_path, "df2k")
+    np.testing.assert_array_equal(images.lr[2][3], downsample(images.images[3], 2))  # no LR folders
+    assert "search: 4 images (the published set has 3450)" in check_folder(tmp_path, "df2k")
 
 
 def test_df2k_lr_files_paired_with_their_hr_image(tmp_path):
@@ -212,7 +211,7 @@ def test_lr_folder_without_the_scale_needed_is_an_error_not_bicubic(tmp_path):
     with pytest.raises(DataError, match=r"LR_bicubic/X4 not found \(LR scales present: x2, x3\), so there are no "
                                         r"x4 inputs") as err:
         load_test_sets({"set5": tmp_path}, color=True, scales=(2, 4))
-    assert str(tmp_path) in str(err.value) and LAYOUTS["set5"] in str(err.value)
+    assert str(tmp_path) in str(err.value) and DATA_KINDS.get("set5").layout in str(err.value)
     assert sorted(load_test_sets({"set5": tmp_path}, color=True, scales=(2, 3))["set5"].lr) == [2, 3]
     with pytest.raises(DataError, match="LR_bicubic/X4 not found"):
         check_folder(tmp_path, "set5", scales=(4,))
@@ -227,7 +226,7 @@ def test_builtin_set_keeps_making_bicubic_inputs_at_every_scale():
     assert any(side % 3 for img in images.images for side in img.shape[:2])  # not multiples, yet no error
     for scale in (2, 3, 4):
         lr, hr = images.pairs(scale)[0]
-        np.testing.assert_array_equal(lr, bicubic_downsample(images.images[0], scale))
+        np.testing.assert_array_equal(lr, downsample(images.images[0], scale))
         assert hr.shape == (lr.shape[0] * scale, lr.shape[1] * scale, 3)
 
 
@@ -260,7 +259,7 @@ def test_modcrop_crops_hr_to_a_multiple_of_the_scale(tmp_path):
     lr, hr = images.pairs(4)[1]
     assert hr.shape == (48, 40, 3) and lr.shape == (12, 10, 3)
     np.testing.assert_array_equal(hr, images.images[1][:48, :40])
-    np.testing.assert_array_equal(lr, bicubic_downsample(images.images[1][:48, :40], 4))
+    np.testing.assert_array_equal(lr, downsample(images.images[1][:48, :40], 4))
 
 
 def test_hr_not_divisible_with_lr_files_is_cropped_to_them(tmp_path):

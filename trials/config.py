@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from search_space import SKIP_START, SPACES, SpaceConfig
 from search_space.registry import Registry
-from trials.data.derain import PAIR_ORDERS
+from trials.data.degrade import DEFAULT_DOWNSAMPLING, DOWNSAMPLINGS
+from trials.data.kinds import DATA_KINDS
 from trials.data.split import SPLITS
 from trials.device import PRECISIONS
 from trials.losses import LOSSES, LossConfig
@@ -29,13 +30,17 @@ from trials.optim import CLIP_MODES, OPTIMIZERS
 from trials.tasks import TASKS, TaskConfig
 
 
+def default_kind_options() -> dict[str, str]:
+    """Every data-set kind's own options at their defaults (``data.options.<key>``)."""
+    return {key: option.default for _, kind in DATA_KINDS.items() for key, option in kind.options.items()}
+
+
 @dataclass(frozen=True)
 class DataConfig:
-    # builtin | bsd500 | div2k | df2k | rain100l | rain100h | rain12 | rain1400 | rain800 (search/train images)
-    kind: str = "builtin"
+    kind: str = "builtin"  # the search/train images: a kind of trials.data.kinds (builtin, bsd500, train400, ...)
     root: str | None = None  # folder of `kind`; None for builtin
-    test_sets: tuple[str, ...] = ()  # benchmark kinds (set5, set14, bsd100, urban100, manga109; rain100l, ...)
-    test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, Rain100L/, ...)
+    test_sets: tuple[str, ...] = ()  # test-set kinds (set5, set14, bsd68, rain100l, ...) found in test_root
+    test_root: str | None = None  # folder holding one sub-folder per test set (Set5/, BSD68/, Rain100L/, ...)
     max_test_images: int | None = None  # evaluate on the first N test images only (smoke runs)
     # Train W / Train A / Validation V: random (HiNAS: shuffled, V 2%) | ordered (DLSR: file order, W = the first
     # round(n * weight_fraction), A = V = from the last W image to the end: DF2K 1-3000 / 3000-3450).
@@ -44,15 +49,49 @@ class DataConfig:
     # HR sides not a multiple of a scale that has no LR files: cropped to one at load (benchmark modcrop)
     # if true, else an error naming the files.
     modcrop: bool = False
-    pair_order: str = "gt,lq"  # rain800's side-by-side files: clean left (gt,lq) or rainy left (lq,gt)
+    # LR inputs made from HR where a folder has no LR files: matlab (imresize's antialiased bicubic, rounded
+    # to 8 bits: the published tables' LR) | torch (F.interpolate's antialiased bicubic, float; before 2026-12)
+    downsampling: str = DEFAULT_DOWNSAMPLING
+    options: dict[str, str] = field(default_factory=default_kind_options)  # the kinds' own options
 
     def __post_init__(self) -> None:
-        if self.pair_order not in PAIR_ORDERS:
-            raise ValueError(f"data.pair_order must be one of {', '.join(PAIR_ORDERS)}, got {self.pair_order!r}")
         if self.split not in SPLITS:
             raise ValueError(f"unknown data.split {self.split!r}; valid: {', '.join(SPLITS)}")
         if not 0 < self.weight_fraction < 1:
             raise ValueError(f"data.weight_fraction must lie strictly between 0 and 1, got {self.weight_fraction}")
+        if self.downsampling not in DOWNSAMPLINGS:
+            raise ValueError(f"data.downsampling must be one of {', '.join(DOWNSAMPLINGS)}, got {self.downsampling!r}")
+        check_kind_options(self.options)
+
+
+def check_kind_options(options: dict[str, str]) -> None:
+    declared = {key: option for _, kind in DATA_KINDS.items() for key, option in kind.options.items()}
+    for key, value in options.items():
+        if key not in declared:
+            raise ValueError(f"unknown data.options.{key}; the data-set kinds declare: {', '.join(declared) or 'none'}")
+        if value not in declared[key].choices:
+            raise ValueError(f"data.options.{key} must be one of {', '.join(declared[key].choices)} "
+                             f"({declared[key].help}), got {value!r}")
+
+
+GRAY_IMAGES = ("gray", "rgb")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How test outputs are scored (the published protocol by default; trials/metrics.py)."""
+
+    quantize: bool = True  # round outputs to 8 bits before PSNR/SSIM, as the literature's test code
+    # A gray image in a colour test set (Set14's bridge): scored on its gray values (gray: the MATLAB scripts) or
+    # as the Y channel of the replicated RGB image (rgb: some authors' scripts, e.g. DLSR's)
+    gray_images: str = "gray"
+    # Y rounded to 8 bits before scoring, as MATLAB's rgb2ycbcr does on uint8 images (the scripts behind the
+    # literature's bicubic rows: Set5 x2 33.65 rounded, 33.68 not); false: float Y (BasicSR, DLSR's authors)
+    round_y: bool = False
+
+    def __post_init__(self) -> None:
+        if self.gray_images not in GRAY_IMAGES:
+            raise ValueError(f"eval.gray_images must be one of {', '.join(GRAY_IMAGES)}, got {self.gray_images!r}")
 
 
 @dataclass(frozen=True)
@@ -134,6 +173,7 @@ class TrialConfig:
     data: DataConfig = field(default_factory=DataConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -268,6 +308,8 @@ def flatten(obj, prefix: str = "") -> dict[str, object]:
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value):
             out.update(flatten(value, key + "."))
+        elif isinstance(value, dict):
+            out.update(flatten_dict(value, key + "."))
         else:
             out[key] = value
     return out
@@ -292,6 +334,7 @@ def config_differences(stored: str, cfg: TrialConfig) -> list[str]:
 def from_dict(cls, data: dict, prefix: str = ""):
     """Rebuilds a (nested) config dataclass from ``dataclasses.asdict`` output, checking every key."""
     hints = typing.get_type_hints(cls)
+    data = _renamed_keys(data) if cls is TrialConfig else data
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
     if unknown:
@@ -302,6 +345,16 @@ def from_dict(cls, data: dict, prefix: str = ""):
         nested = dataclasses.is_dataclass(hint)
         kwargs[name] = from_dict(hint, value, key + ".") if nested else coerce(value, hint, key)
     return cls(**kwargs)
+
+
+def _renamed_keys(data: dict) -> dict:
+    """A config.json of an earlier version read as this one's: keys since moved are moved."""
+    section = data.get("data")
+    if not isinstance(section, dict) or "pair_order" not in section:
+        return data
+    moved = {k: v for k, v in section.items() if k != "pair_order"}
+    moved["options"] = {**moved.get("options", default_kind_options()), "pair_order": section["pair_order"]}
+    return {**data, "data": moved}
 
 
 def _section_class(cls, name: str, value, hint):
@@ -364,7 +417,8 @@ def coerce(value, hint, name: str):
         inner = [a for a in args if a is not type(None)]
         return coerce(value, inner[0], name)
     if origin is tuple:
-        items = value.split(",") if isinstance(value, str) else list(value)
+        items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, list | tuple) \
+            else [value]  # one value of a tuple key: (value,)
         items = [i for i in items if not (isinstance(i, str) and not i.strip())]
         item_types = [args[0]] * len(items) if args[-1] is Ellipsis else list(args)
         if len(item_types) != len(items):

@@ -36,18 +36,20 @@ class _Forward(torch.nn.Module):
 
 @torch.no_grad()
 def evaluate_model(net: torch.nn.Module, pairs: Sequence[tuple[np.ndarray, np.ndarray]], protocol: Protocol,
-                   scale: int = 1, tile: int | None = None, forward: Callable | None = None) -> Evaluation:
-    """Mean PSNR/SSIM over pairs under the task's ``protocol``; ``scale``: output size / input size."""
+                   scale: int = 1, tile: int | None = None, forward: Callable | None = None,
+                   gray_files: Sequence[bool] = ()) -> Evaluation:
+    """Mean PSNR/SSIM over pairs under the task's ``protocol``; ``scale``: output size / input size;
+    ``gray_files``: per pair, whether its target was a 1-channel file (empty: none was)."""
     was_training = net.training
     net.eval()
     runner = _Forward(net, forward) if forward is not None else net
     psnrs, ssims, seconds = [], [], []
     try:
-        for source, target in pairs:
+        for i, (source, target) in enumerate(pairs):
             start = time.perf_counter()
             output = run_on_image(runner, source, scale=scale, tile=tile)
             seconds.append(time.perf_counter() - start)
-            p, s = evaluate(output, target, protocol)
+            p, s = evaluate(output, target, protocol, gray_file=bool(gray_files) and gray_files[i])
             psnrs.append(p)
             ssims.append(s)
     finally:

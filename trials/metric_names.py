@@ -43,6 +43,7 @@ TAG_INVOCATION = "invocation"  # the parent run's id on its children: one ablati
 TAG_TRIAL_ID = "trial_id"
 TAG_NODE_ID = "ray_node_id"
 TAG_REFERENCE = "reference"  # on a reference row's runs (trials/references.py): the row's label
+TAG_PROTOCOL = "protocol"  # how test outputs were scored and inputs made (trials.retrain.protocol_summary)
 TAG_REFERENCE_ROLE = "reference_role"  # ROLE_INPUT | ROLE_METHOD (trials/references.py)
 ROLE_INPUT, ROLE_METHOD = "input", "method"  # the degraded input itself | a classical method
 REFERENCE_PREFIX = "reference-"  # the setting tag of a reference row's runs: reference-<name>

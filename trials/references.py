@@ -2,9 +2,9 @@
 
 A task names its references (``Task.references``): the degraded input itself (the noisy image, bicubic
 upscaling of the LR image, the rainy image) and, where the dependencies have one, a classical method
-(scikit-image's non-local means for denoising). ``reference_metrics`` scores one on the same test pairs,
-seeded degradation and protocol a trial of that config is scored on, under the same metric names, so a
-table shows it as one more row.
+(scikit-image's non-local means for denoising). ``trials.retrain.reference_metrics`` scores one on the same
+test pairs, seeded degradation and protocol a trial of that config is scored on, under the same metric names,
+so a table shows it as one more row.
 """
 
 from collections.abc import Callable
@@ -12,40 +12,46 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from skimage.restoration import denoise_nl_means
 
 from trials import metric_names as M
-from trials.metrics import evaluate
+from trials.data import upscale
+from trials.metrics import run_on_image
+
+# (input image, condition, scale, trial config) -> output image
+Restore = Callable[[np.ndarray, int, int, object], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Reference:
     name: str  # short, for tags: noisy, nlm, bicubic, rainy
     label: str  # the table's row label
-    restore: Callable[[np.ndarray, int, int], np.ndarray]  # (input image, condition, scale) -> output image
+    restore: Restore
     # M.ROLE_INPUT: the degraded input as it is (bicubic upscaling at scale > 1), the floor any restoration
     # must beat (tables flag rows below it); M.ROLE_METHOD: a classical method to compare with.
     role: str = M.ROLE_INPUT
+    # Scored as it is, neither clipped nor rounded to 8 bits: the network's own input (an unclipped noisy image
+    # scores 20 log10(255 / sigma), the line of DnCNN's tables). Otherwise scored as a network's output.
+    raw: bool = False
+    conditions: tuple[int, ...] | None = None  # the only conditions it is scored at (a saved network: its own)
 
     @property
     def setting(self) -> str:
         return M.REFERENCE_PREFIX + self.name
 
 
-def as_is(image: np.ndarray, condition: int, scale: int) -> np.ndarray:
+def as_is(image: np.ndarray, condition: int, scale: int, cfg) -> np.ndarray:
     """The degraded input itself (at scale 1)."""
     return image
 
 
-def bicubic_upscale(image: np.ndarray, condition: int, scale: int) -> np.ndarray:
-    """The LR input upscaled by ``scale`` with bicubic interpolation (torch, as the downsampling)."""
-    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
-    up = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
-    return up[0].numpy().transpose(1, 2, 0)
+def bicubic_upscale(image: np.ndarray, condition: int, scale: int, cfg) -> np.ndarray:
+    """The LR input upscaled by ``scale`` with the kernel that made it (``data.downsampling``: MATLAB's
+    imresize, rounded to 8 bits, as the literature's bicubic rows)."""
+    return upscale(image, scale, cfg.data.downsampling)
 
 
-def non_local_means(image: np.ndarray, sigma: int, scale: int) -> np.ndarray:
+def non_local_means(image: np.ndarray, sigma: int, scale: int, cfg) -> np.ndarray:
     """scikit-image's non-local means told the noise level (its documented fast-mode setting h = 0.8 sigma)."""
     s = sigma / 255.0
     out = denoise_nl_means(np.clip(image, 0, 1), h=0.8 * s, sigma=s, patch_size=5, patch_distance=6,
@@ -53,20 +59,11 @@ def non_local_means(image: np.ndarray, sigma: int, scale: int) -> np.ndarray:
     return out.reshape(image.shape).astype(np.float32)
 
 
-def reference_metrics(cfg, reference: Reference, tests: dict | None = None) -> dict[str, float]:
-    """PSNR/SSIM of ``reference`` per (test set, condition) of ``cfg`` (its seed fixes the degradation)."""
-    from trials.tasks import TASKS  # deferred: tasks import this module for their reference lists
-    from trials.workload import load_tests  # deferred: as above (workload imports the tasks)
+def network_reference(name: str, net: torch.nn.Module, condition: int) -> Reference:
+    """A saved network (e.g. a published one brought in by `import`) as a reference row, scored at its own
+    condition on the trials' test pairs."""
 
-    task = TASKS.get(cfg.task.name)
-    tests = load_tests(cfg, task) if tests is None else tests
-    out = {}
-    for condition in task.conditions(cfg.task):
-        protocol, scale = task.protocol(cfg.task, condition), task.io(cfg.task, condition).scale
-        for name, image_set in tests.items():
-            pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
-            scores = [evaluate(reference.restore(x, condition, scale), y, protocol) for x, y in pairs]
-            key = task.metric_condition(name, condition)
-            out[M.psnr(key)] = float(np.mean([p for p, _ in scores]))
-            out[M.ssim(key)] = float(np.mean([s for _, s in scores]))
-    return out
+    def restore(image: np.ndarray, condition: int, scale: int, cfg) -> np.ndarray:
+        return run_on_image(net, image, scale=scale, tile=cfg.retrain.eval_tile)
+
+    return Reference(name, f"{name} (saved network)", restore, M.ROLE_METHOD, conditions=(condition,))

@@ -1,20 +1,24 @@
 """Retraining the derived network from scratch per condition, and its test evaluation (hinas-spec section 9)."""
 
 from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
 import torch
 
 from search_space import SPACES, Genotype, count_parameters
 from trials import metric_names as M
 from trials.complexity import mult_adds
 from trials.config import TrialConfig, retrain_input_crop
-from trials.data import PatchSampler
+from trials.data import ImageSet, PatchSampler
 from trials.device import autocast, full_precision, to_device
-from trials.evaluate import evaluate_model
+from trials.evaluate import Evaluation, evaluate_model
 from trials.losses import LOSSES, LossLog, checked_loss
+from trials.metrics import Protocol, evaluate
 from trials.optim import clipped_step, make_optimizer, multistep_factor
+from trials.references import Reference
 from trials.tasks import TASKS
-from trials.workload import Workload
+from trials.workload import Workload, load_tests
 
 
 def conditions(cfg: TrialConfig) -> list[int]:
@@ -108,20 +112,84 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
             on_checkpoint(it + 1)
 
 
+def test_protocol(cfg: TrialConfig, condition: int) -> Protocol:
+    """How test outputs of ``condition`` are scored: the task's channels and border, with ``eval``'s choices."""
+    task_protocol = TASKS.get(cfg.task.name).protocol(cfg.task, condition)
+    return replace(task_protocol, quantize=cfg.eval.quantize, gray_images=cfg.eval.gray_images,
+                   round_y=cfg.eval.round_y)
+
+
+def protocol_summary(cfg: TrialConfig) -> str:
+    """The trial's evaluation protocol in one line, for the ``protocol`` tag and table captions: scoring, how
+    LR inputs are made where a task has scales, and the task's own notes (the noise model)."""
+    task = TASKS.get(cfg.task.name)
+    scorings = dict.fromkeys(test_protocol(cfg, c).describe() for c in task.conditions(cfg.task))
+    scales = [c for c in task.conditions(cfg.task) if task.io(cfg.task, c).scale > 1]
+    shaves = {test_protocol(cfg, c).shave for c in task.conditions(cfg.task)}
+    if scales and len(shaves) > 1 and shaves == {task.io(cfg.task, c).scale for c in scales}:
+        scorings = {test_protocol(cfg, scales[0]).describe().replace(f"shave {scales[0]} px", "shave = scale"): None}
+    parts = list(scorings) + ([f"LR by {cfg.data.downsampling} bicubic"] if scales else [])
+    return "; ".join(parts + list(task.protocol_notes(cfg.task)))
+
+
 def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) -> dict[str, float]:
     """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
     parameters (M) and Mult-Adds (G, at the task's size: a 1280x720 output, deraining 256x256)."""
-    task, out, seconds = TASKS.get(cfg.task.name), {}, []
-    protocol, io = task.protocol(cfg.task, condition), task.io(cfg.task, condition)
-    for name, image_set in work.test_sets.items():
-        pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
+    task, out = TASKS.get(cfg.task.name), {}
+    io = task.io(cfg.task, condition)
+    results = network_evaluations(net, cfg, work.test_sets, condition, cfg.retrain.eval_tile)
+    for name, result in results.items():
         key = task.metric_condition(name, condition)
-        result = evaluate_model(net, pairs, protocol, io.scale, tile=cfg.retrain.eval_tile)
         out[M.psnr(key)], out[M.ssim(key)] = result.psnr, result.ssim
-        seconds.append(result.seconds_per_image)
-    out[M.INFERENCE_MS] = 1000 * sum(seconds) / len(seconds)
+    out[M.INFERENCE_MS] = 1000 * sum(r.seconds_per_image for r in results.values()) / len(results)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
     out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, task.complexity_input(cfg.task, condition)) / 1e9
     for metric in (M.PARAMS_M, M.MULT_ADDS_G):
         out[M.per_condition(metric, task.condition_key(condition))] = out[metric]
+    return out
+
+
+def network_evaluations(net, cfg: TrialConfig, tests: dict[str, ImageSet], condition: int,
+                        tile: int | None = None) -> dict[str, Evaluation]:
+    """The network's mean PSNR/SSIM (and seconds per image) per test set at ``condition``, on the trial's test
+    pairs under its test protocol."""
+    task = TASKS.get(cfg.task.name)
+    protocol, scale = test_protocol(cfg, condition), task.io(cfg.task, condition).scale
+    return {name: evaluate_model(net, task.test_pairs(cfg.task, image_set, condition, cfg.seed), protocol, scale,
+                                 tile=tile, gray_files=image_set.gray_files) for name, image_set in tests.items()}
+
+
+def network_scores(net, cfg: TrialConfig, tests: dict[str, ImageSet], condition: int,
+                   tile: int | None = None) -> dict[str, tuple[float, float]]:
+    """(PSNR, SSIM) per test set of ``network_evaluations``."""
+    return {name: (r.psnr, r.ssim) for name, r in network_evaluations(net, cfg, tests, condition, tile).items()}
+
+
+def reference_scores(cfg: TrialConfig, reference: Reference, tests: dict[str, ImageSet],
+                     condition: int) -> dict[str, tuple[float, float]]:
+    """(PSNR, SSIM) per test set of ``reference`` at ``condition``, on the test pairs and under the protocol
+    a trial's network is scored with (the degraded input itself scored as it is, ``Reference.raw``)."""
+    task = TASKS.get(cfg.task.name)
+    protocol, scale = test_protocol(cfg, condition), task.io(cfg.task, condition).scale
+    out = {}
+    for name, image_set in tests.items():
+        pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
+        scores = [evaluate(reference.restore(x, condition, scale, cfg), y, protocol, clip=not reference.raw,
+                           gray_file=image_set.is_gray_file(i)) for i, (x, y) in enumerate(pairs)]
+        out[name] = (float(np.mean([p for p, _ in scores])), float(np.mean([q for _, q in scores])))
+    return out
+
+
+def reference_metrics(cfg: TrialConfig, reference: Reference, tests: dict[str, ImageSet] | None = None
+                      ) -> dict[str, float]:
+    """``reference_scores`` of every condition under the trial's metric names (its seed fixes the degradation)."""
+    task = TASKS.get(cfg.task.name)
+    tests = load_tests(cfg, task) if tests is None else tests
+    out = {}
+    for condition in task.conditions(cfg.task):
+        if reference.conditions is not None and condition not in reference.conditions:
+            continue
+        for name, (psnr, ssim) in reference_scores(cfg, reference, tests, condition).items():
+            key = task.metric_condition(name, condition)
+            out[M.psnr(key)], out[M.ssim(key)] = psnr, ssim
     return out

@@ -44,7 +44,8 @@ def prepare(cfg: TrialConfig) -> Workload:
     min_size = max(cfg.search.crop_size * search_scale,
                    *(retrain_input_crop(cfg, c) * task.io(cfg.task, c).scale for c in task.conditions(cfg.task)))
     images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(cfg.task),
-                             min_size=min_size, modcrop=cfg.data.modcrop, pair_order=cfg.data.pair_order)
+                             min_size=min_size, modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling,
+                             options=cfg.data.options)
     images = task.with_inputs(cfg.task, images, "search")
     where = cfg.data.root or "built-in set"
     if cfg.data.split == "random" and len(images.images) < 3:
@@ -82,7 +83,7 @@ def check_input_sizes(cfg: TrialConfig, val_pairs: list[Pair], tests: dict[str, 
 
 def load_tests(cfg: TrialConfig, task: Task) -> dict[str, ImageSet]:
     sets = load_test_sets(task.test_sources(cfg.task, cfg.data), color=cfg.task.color, scales=task.scales(cfg.task),
-                          modcrop=cfg.data.modcrop, pair_order=cfg.data.pair_order)
+                          modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling, options=cfg.data.options)
     n = cfg.data.max_test_images
     sets = {k: v.subset(list(range(min(n, len(v.images))))) for k, v in sets.items()} if n else sets
     return {k: task.with_inputs(cfg.task, v, "test") for k, v in sets.items()}

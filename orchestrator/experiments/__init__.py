@@ -8,10 +8,11 @@ from orchestrator.experiments.base import (
     Experiments,
     Setting,
     ablation_names,
+    bench_data,
     find_ablation,
     presets_for,
     task_layout,
 )
 
-__all__ = ["EXPERIMENTS", "Ablation", "Experiments", "Setting", "ablation_names", "find_ablation",
+__all__ = ["EXPERIMENTS", "Ablation", "Experiments", "Setting", "ablation_names", "bench_data", "find_ablation",
            "presets_for", "task_layout"]

@@ -4,14 +4,32 @@ Each system registers one ``Experiments`` object (``orchestrator/experiments/<na
 wiring and the analysis calls look ablations, presets and layouts up here and hold none themselves.
 """
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from analysis.tables import TEST_SET_LABELS, TableLayout
+from analysis.tables import TableLayout
 from search_space.registry import Registry
+from trials.data import set_labels
 from trials.tasks import TASKS
 
 Overrides = dict[str, object]  # dotted config keys -> values
+BENCH_DATA_VARIABLE = "NAS_BENCH_DATA"  # where the benchmark images are (denoise/, color/, sr/benchmark/)
+# Where the benchmark images are when the variable is not set: the workspace's shared data beside the checkout.
+BENCH_DATA_DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def bench_data(*parts: str) -> str:
+    """A folder of the benchmark images (``$NAS_BENCH_DATA``, else ../shared/data beside the checkout), for
+    the presets that train and test on real data; a clear error where it is missing."""
+    root = Path(os.environ.get(BENCH_DATA_VARIABLE) or BENCH_DATA_DEFAULT).expanduser().resolve()
+    folder = root.joinpath(*parts)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: not found; the bench preset reads the benchmark images (DnCNN's Train400, "
+                         f"BSD68, Set12, CBSD68, and Set5/Set14 in benchmark/<Set>/HR) from {root}; set "
+                         f"{BENCH_DATA_VARIABLE} to the folder holding denoise/, color/ and sr/")
+    return str(folder)
 
 
 @dataclass(frozen=True)
@@ -86,4 +104,4 @@ def task_layout(task: str, **fields) -> TableLayout:
     """A table layout whose conditions are read and labelled by ``task`` (see analysis.tables)."""
     found = TASKS.get(task)
     return TableLayout(task=task, parse_condition=found.parse_condition,
-                       label_condition=lambda c: found.condition_label(c, TEST_SET_LABELS), **fields)
+                       label_condition=lambda c: found.condition_label(c, set_labels()), **fields)

@@ -3,7 +3,10 @@
 Bicubic: torch ``F.interpolate(mode="bicubic", antialias=True, align_corners=False)`` on the HR image cropped
 to a multiple of the scale. With antialias the kernel is stretched by the scale like MATLAB's ``imresize``
 (a = -0.5 there, -0.75 here: values differ slightly from MATLAB-made LR files; LR found on disk is used).
-Noise: std sigma/255 added to the clean [0, 1] image; the noisy input is NOT clipped, as in the paper's setup.
+``downsample`` picks the kernel by name (``data.downsampling``): "matlab" (``trials.data.resize``: MATLAB's
+``imresize``, antialiased, LR rounded to 8 bits, as the published LR files and tables) or "torch" (the above).
+Noise: std sigma/255 added to the clean [0, 1] image; the noisy input is not clipped (as in the paper's setup
+and DnCNN's published rows) unless asked (``task.clip_noise``).
 """
 
 import zlib
@@ -13,9 +16,11 @@ import torch
 import torch.nn.functional as F
 
 from trials.data.errors import DataError
+from trials.data.resize import matlab_bicubic_downsample, matlab_bicubic_upscale
 
 Pair = tuple[np.ndarray, np.ndarray]  # (network input, target)
 _EVAL_NOISE_STREAM = zlib.crc32(b"eval-noise")
+DEFAULT_DOWNSAMPLING = "matlab"
 
 
 def modcrop(image: np.ndarray, scale: int) -> np.ndarray:
@@ -33,9 +38,17 @@ def bicubic_downsample(hr: np.ndarray, scale: int) -> np.ndarray:
     return lr[0].numpy().transpose(1, 2, 0).astype(np.float32)
 
 
-def add_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.standard_normal(clean.shape, dtype=np.float32) * np.float32(sigma / 255.0)
-    return clean + noise
+def downsample(hr: np.ndarray, scale: int, method: str = DEFAULT_DOWNSAMPLING) -> np.ndarray:
+    """The LR input of ``hr`` at ``scale`` by the named kernel (``DOWNSAMPLINGS``)."""
+    if method not in DOWNSAMPLINGS:
+        raise ValueError(f"unknown downsampling {method!r}; valid: {', '.join(DOWNSAMPLINGS)}")
+    return DOWNSAMPLINGS[method](hr, scale)
+
+
+def add_noise(clean: np.ndarray, sigma: float, rng: np.random.Generator, clip: bool = False) -> np.ndarray:
+    """``clip``: the noisy image clipped to [0, 1] (an 8-bit camera's); False: as DnCNN's published rows."""
+    noisy = clean + rng.standard_normal(clean.shape, dtype=np.float32) * np.float32(sigma / 255.0)
+    return np.clip(noisy, 0.0, 1.0) if clip else noisy
 
 
 def eval_rng(index: int, sigma: int, seed: int) -> np.random.Generator:
@@ -43,8 +56,18 @@ def eval_rng(index: int, sigma: int, seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64([seed, _EVAL_NOISE_STREAM, sigma, index]))
 
 
-def denoise_pairs(images: list[np.ndarray], sigma: int, seed: int = 0) -> list[Pair]:
-    return [(add_noise(img, sigma, eval_rng(i, sigma, seed)), img) for i, img in enumerate(images)]
+def denoise_pairs(images: list[np.ndarray], sigma: int, seed: int = 0, clip: bool = False) -> list[Pair]:
+    return [(add_noise(img, sigma, eval_rng(i, sigma, seed), clip), img) for i, img in enumerate(images)]
+
+
+def upscale(lr: np.ndarray, scale: int, method: str = DEFAULT_DOWNSAMPLING) -> np.ndarray:
+    """Bicubic upscaling by the kernel ``method`` names (``matlab``: imresize, rounded to 8 bits as the
+    literature's bicubic rows; ``torch``: F.interpolate, float)."""
+    if method == "matlab":
+        return matlab_bicubic_upscale(lr, scale)
+    x = torch.from_numpy(np.ascontiguousarray(lr.transpose(2, 0, 1)))[None]
+    up = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    return up[0].numpy().transpose(1, 2, 0)
 
 
 def align_lr(lr: np.ndarray, hr: np.ndarray, scale: int) -> Pair:
@@ -58,3 +81,6 @@ def align_lr(lr: np.ndarray, hr: np.ndarray, scale: int) -> Pair:
             "bicubic downsampling"
         )
     return lr[:h, :w], hr
+
+
+DOWNSAMPLINGS = {"matlab": matlab_bicubic_downsample, "torch": bicubic_downsample}

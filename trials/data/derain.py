@@ -31,7 +31,6 @@ import numpy as np
 
 from trials.data.errors import DataError
 from trials.data.images import ImageSet, list_images, read_image, read_size
-from trials.data.readers import named_folder
 
 PREFIX_KINDS = ("rain100l", "rain100h", "rain12")
 DERAIN_KINDS = (*PREFIX_KINDS, "rain1400", "rain800")
@@ -44,9 +43,6 @@ DERAIN_LAYOUTS = {kind: _PREFIX_LAYOUT for kind in PREFIX_KINDS} | {
     "rain800": "images directly in the folder, each holding one pair side by side (a clean and a rainy half)",
 }
 _SPLIT_LAYOUTS = " (or all of that in one split sub-folder: train/, training/, test/, test_syn/, testing/)"
-# Folder names of the test sets inside data.test_root, matched case-insensitively (PReNet's older scripts: test12).
-DERAIN_FOLDERS = {"rain100l": ("Rain100L",), "rain100h": ("Rain100H",), "rain12": ("Rain12", "test12"),
-                  "rain1400": ("Rain1400",), "rain800": ("Rain800",)}
 SPLIT_FOLDERS = {"search": ("train", "training"), "test": ("test", "test_syn", "testing")}
 _RAINY_FOLDERS, _CLEAN_FOLDERS = ("rainy", "rain"), ("norain", "groundtruth")
 _HEAVY_NAMES = ("100h", "200h", "trainh")  # folder-name markers of Rain100H's heavy rain
@@ -68,13 +64,6 @@ class DerainFiles:
 def derain_error(folder: Path, kind: str, problem: str) -> DataError:
     return DataError(f"{folder}: {problem}; expected a {kind} folder laid out as {DERAIN_LAYOUTS[kind]}"
                      f"{_SPLIT_LAYOUTS}")
-
-
-def load_derain_set(kind: str, root: Path | str, *, color: bool, order: str = "gt,lq",
-                    split: str | None = None) -> ImageSet:
-    """Every pair of the folder, decoded now: ``images`` clean, ``lr[1]`` rainy, ``names`` the rainy file stems.
-    ``split`` ("search" or "test") picks the split sub-folder where the folder itself holds no pairs."""
-    return read_derain_set(find_derain_files(kind, root, split), color=color, order=order)
 
 
 def find_derain_files(kind: str, root: Path | str, split: str | None = None) -> DerainFiles:
@@ -155,14 +144,6 @@ def detect_derain_kind(root: Path | str) -> str:
     layouts = "; ".join(f"{kind}: {DERAIN_LAYOUTS[kind]}" for kind in ("rain100l", "rain1400", "rain800"))
     raise DataError(f"{root}: not a deraining folder in a known layout; expected one of {layouts}"
                     f"{_SPLIT_LAYOUTS}; or name the kind (rain100l, rain100h, rain1400, rain800)")
-
-
-def derain_test_folder(test_root: Path | str | None, name: str) -> Path:
-    """The folder of deraining test set ``name`` (a kind) under ``test_root``, matched case-insensitively
-    (Rain100L, Rain100H, Rain12 or test12, Rain1400, Rain800); a split sub-folder inside is found on loading."""
-    if name not in DERAIN_FOLDERS:
-        raise DataError(f"{name!r} is not a deraining test set; use one of {', '.join(DERAIN_FOLDERS)}")
-    return named_folder(test_root, name, DERAIN_FOLDERS[name], f"laid out as {DERAIN_LAYOUTS[name]}")
 
 
 # --- where the files are ----------------------------------------------------------------------------------

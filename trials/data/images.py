@@ -27,6 +27,12 @@ class ImageSet:
     images: list[np.ndarray]
     names: tuple[str, ...]  # file stems (or built-in names), for reports and error messages
     lr: dict[int, list[np.ndarray]] = field(default_factory=dict)  # scale -> inputs aligned to images (1: rainy)
+    # Per image: read from a 1-channel file (Set14's bridge in a colour set); empty: none was. The published
+    # protocol scores such images on their gray values (trials.metrics).
+    gray_files: tuple[bool, ...] = ()
+
+    def is_gray_file(self, index: int) -> bool:
+        return bool(self.gray_files) and self.gray_files[index]
 
     def pairs(self, scale: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
         """(input, target) per image: at scale 1 (``lr[1][i]``, image) for a paired set, else (image, image)
@@ -40,7 +46,8 @@ class ImageSet:
 
     def subset(self, indices: list[int]) -> "ImageSet":
         return ImageSet(self.name, [self.images[i] for i in indices], tuple(self.names[i] for i in indices),
-                        {s: [lr[i] for i in indices] for s, lr in self.lr.items()})
+                        {s: [lr[i] for i in indices] for s, lr in self.lr.items()},
+                        tuple(self.gray_files[i] for i in indices) if self.gray_files else ())
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

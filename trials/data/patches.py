@@ -47,7 +47,8 @@ class PatchSampler(Dataset):
     batch.
 
     ``scale``: target size / input size (targets are cut at ``scale`` times the input position);
-    ``sigmas``: Gaussian noise added to each input patch, its level drawn per sample (empty: none);
+    ``sigmas``: Gaussian noise added to each input patch, its level drawn per sample (empty: none), clipped
+    to [0, 1] where ``clip_noise``;
     ``stream`` names an independent batch sequence under the same seed (e.g. 'train_w' and 'train_a');
     ``degrade(patch, rng)``: the input patch made from the (augmented) target patch per sample, e.g. fresh
     synthetic rain (then the pairs' inputs are not used); None: the pairs' inputs.
@@ -64,10 +65,12 @@ class PatchSampler(Dataset):
         augment: bool = True,
         stream: str = "train",
         degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+        clip_noise: bool = False,
     ):
         self.crop_size, self.batch_size, self.seed, self.scale = crop_size, batch_size, seed, scale
         self.sigmas = (sigmas,) if isinstance(sigmas, int) else tuple(sigmas)
         self.augment, self.stream_id, self.degrade = augment, zlib.crc32(stream.encode()), degrade
+        self.clip_noise = clip_noise
         self.inputs = [source for source, _ in pairs]
         self.targets = [target for _, target in pairs]
         _check_sizes(self.inputs, crop_size)
@@ -109,7 +112,7 @@ class PatchSampler(Dataset):
         if self.degrade is not None:
             source = self.degrade(np.ascontiguousarray(target), rng)
         if self.sigmas:
-            source = add_noise(source, crop.sigma, rng)
+            source = add_noise(source, crop.sigma, rng, self.clip_noise)
         return source, target
 
 

@@ -1,50 +1,21 @@
-"""Finding the files of real data sets in the layouts they ship in; every problem is a DataError.
-
-Layouts (``LAYOUTS`` holds the text the errors quote):
-- bsd500: ``images/{train,val,test}/*.jpg`` (also under ``BSR/BSDS500/data`` or ``BSDS500/data``), or flat
-  ``train/`` (+ optional ``val/``) and ``test/``. Search/train = train + val (300), test = test (200,
-  named "bsd200").
-- div2k: ``DIV2K_train_HR/*.png``, optional ``DIV2K_train_LR_bicubic/X{s}/*x{s}.png``.
-- df2k: DIV2K's folders above and ``Flickr2K_HR/*.png`` with optional ``Flickr2K_LR_bicubic/X{s}/*x{s}.png``
-  (both also under ``Flickr2K/``, as Flickr2K.tar unpacks). Order: DIV2K sorted, then Flickr2K sorted
-  (DLSR: 800 + 2650 = 3450 images). An ``X{s}`` folder must be there for both parts or for neither.
-- set5, set14, bsd100, urban100, manga109: ``HR/*.png``, optional ``LR_bicubic/X{s}/*`` matched by file stem
-  (an ``x{s}`` suffix on LR stems is ignored).
+"""Finding and reading the files of image folders: the helpers the data-set kinds (``trials.data.kinds``) share.
 
 LR inputs at a scale s a trial needs: the ``X{s}`` LR files; where a folder has no LR folder at all, bicubic
 downsampling of HR images whose sides are multiples of s (others: ``indivisible_problem``, or crop them at load
 with ``data.modcrop``). An LR folder without ``X{s}`` is an error (``lr_problem``), never a silent fallback.
+Every problem is a DataError.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from trials.data.degrade import align_lr
 from trials.data.errors import DataError
 from trials.data.images import list_images, read_image
-
-BENCHMARKS = ("set5", "set14", "bsd100", "urban100", "manga109")
-_LR_HELP = "optional LR_bicubic/X{s}/<stem>x{s}.png next to HR/"
-LAYOUTS = {
-    "builtin": "no folder (scikit-image's bundled photographs, longest side 256 px)",
-    "bsd500": "images/{train,val,test}/*.jpg (or BSR/BSDS500/data/images/...), or flat train/ + test/",
-    "div2k": "DIV2K_train_HR/*.png, optional DIV2K_train_LR_bicubic/X{s}/*x{s}.png",
-    "df2k": "DIV2K_train_HR/*.png and Flickr2K_HR/*.png (or Flickr2K/Flickr2K_HR/*.png), optional "
-            "DIV2K_train_LR_bicubic/X{s}/*x{s}.png and Flickr2K_LR_bicubic/X{s}/*x{s}.png (or under Flickr2K/), "
-            "each X{s} for both or for neither",
-} | {kind: f"HR/*.png, {_LR_HELP}" for kind in BENCHMARKS}
-# Folder names the benchmarks ship under (matched case-insensitively inside data.test_root).
-BENCHMARK_FOLDERS = {"set5": ("Set5",), "set14": ("Set14",), "bsd100": ("BSD100", "B100"),
-                     "urban100": ("Urban100",), "manga109": ("Manga109",)}
-FOLDER_KINDS = tuple(kind for kind in LAYOUTS if kind != "builtin")
-SR_FOLDER_KINDS = tuple(kind for kind in FOLDER_KINDS if kind != "bsd500")  # those with an LR layout
-_BSD_ROOTS = (".", "BSR/BSDS500/data", "BSDS500/data", "data")
-_DIV2K = ("DIV2K_train_HR", "DIV2K_train_LR_bicubic")  # (HR folder, LR folder)
-_FLICKR2K = ("Flickr2K_HR", "Flickr2K_LR_bicubic")
-_FLICKR2K_PARENTS = (".", "Flickr2K")
 
 
 @dataclass(frozen=True)
@@ -65,39 +36,58 @@ class FoundFiles:
     lr_folders: tuple[LRFolder, ...] = ()  # one per part of an SR set (df2k: DIV2K, Flickr2K)
 
 
-def find_files(kind: str, root: Path | str) -> FoundFiles:
-    """Check the layout and list the files (nothing decoded yet)."""
-    root = Path(root)
-    if kind not in FOLDER_KINDS:
-        raise DataError(f"{root}: {kind!r} is not a data set read from a folder; use one of {FOLDER_KINDS}")
-    if not root.is_dir():
-        raise layout_error(root, kind, "folder not found")
-    if kind == "bsd500":
-        return _find_bsd500(root)
-    if kind == "df2k":
-        parts = [(root / _DIV2K[0], root / _DIV2K[1]), _flickr2k_folders(root)]
-    else:
-        parts = [(root / _DIV2K[0], root / _DIV2K[1])] if kind == "div2k" else [(root / "HR", root / "LR_bicubic")]
-    hr_parts = [_images_in(hr_folder, kind) for hr_folder, _ in parts]
-    lr_parts = [_find_lr(hr, lr_parent, kind) for hr, (_, lr_parent) in zip(hr_parts, parts, strict=True)]
+def found_in_parts(root: Path, parts: Sequence[tuple[list[Path], Path]], split: str,
+                   error: Callable[[Path, str], DataError]) -> FoundFiles:
+    """The files of an HR layout made of parts (HR files, their LR parent folder): DIV2K, DF2K's two, a
+    benchmark's one. LR scales are those present for every part."""
+    lr_parts = [find_lr(hr, lr_parent, error) for hr, lr_parent in parts]
     in_all = set.intersection(*(set(lr) for lr in lr_parts))
     lr = {s: [path for part in lr_parts for path in part[s]] for s in sorted(in_all)}
     lr_folders = tuple(LRFolder(lr_parent, tuple(found) if lr_parent.is_dir() else None)
                        for found, (_, lr_parent) in zip(lr_parts, parts, strict=True))
-    split = "test" if kind in BENCHMARKS else "search"
-    return FoundFiles(root, {split: [path for hr in hr_parts for path in hr]}, lr, lr_folders)
+    return FoundFiles(root, {split: [path for hr, _ in parts for path in hr]}, lr, lr_folders)
 
 
-def layout_error(folder: Path, kind: str, problem: str) -> DataError:
-    return DataError(f"{folder}: {problem}; expected a {kind} folder laid out as {LAYOUTS[kind]}")
-
-
-def decode(path: Path, kind: str, color: bool | None) -> np.ndarray:
+def decode(path: Path, name: str, layout: str, color: bool | None) -> np.ndarray:
     """``read_image`` whose errors also say which layout was being read."""
     try:
         return read_image(path, color)
     except DataError as err:
-        raise DataError(f"{err}; reading a {kind} folder laid out as {LAYOUTS[kind]}") from err
+        raise DataError(f"{err}; reading a {name} folder laid out as {layout}") from err
+
+
+def read_lr(paths: list[Path], hr_images: list[np.ndarray], scale: int, color: bool, name: str,
+            layout: str) -> list[np.ndarray]:
+    """The LR files of one scale, decoded and aligned to their HR images."""
+    aligned = []
+    for path, hr in zip(paths, hr_images, strict=True):
+        lr = decode(path, name, layout, color)
+        try:
+            aligned.append(align_lr(lr, hr, scale)[0])
+        except DataError as err:
+            raise DataError(f"{path}: {err}") from err
+    return aligned
+
+
+def shapes_of(files: list[Path], name: str, layout: str, bad: list[str]) -> list[tuple[Path, tuple[int, ...]]]:
+    """(path, shape) of the files that decode; one line per file that does not goes to ``bad``."""
+    shapes = []
+    for path in files:
+        try:
+            shapes.append((path, decode(path, name, layout, color=None).shape))
+        except DataError as err:
+            bad.append(f"{path.name} ({str(err.__cause__ or err)[:120]})")
+    return shapes
+
+
+def size_range(shapes: list[tuple[int, ...]]) -> str:
+    if not shapes:
+        return "no readable files"
+    heights, widths = [s[0] for s in shapes], [s[1] for s in shapes]
+    channels = sorted({"gray" if s[2] == 1 else "RGB" for s in shapes})
+    return (
+        f"height {min(heights)}-{max(heights)}, width {min(widths)}-{max(widths)}, {'/'.join(channels)} files"
+    )
 
 
 def lr_problem(found: FoundFiles, scale: int) -> str | None:
@@ -119,7 +109,7 @@ def lr_problem(found: FoundFiles, scale: int) -> str | None:
             f"bicubic downsampling at every scale")
 
 
-def indivisible_problem(found: FoundFiles, kind: str, hr: Sequence[tuple[Path, tuple[int, ...]]],
+def indivisible_problem(found: FoundFiles, has_lr_layout: bool, hr: Sequence[tuple[Path, tuple[int, ...]]],
                         scale: int) -> str | None:
     """At a scale without LR files, the HR images (path, shape) whose sides are not multiples of ``scale``,
     every one named; None if there are none."""
@@ -128,7 +118,7 @@ def indivisible_problem(found: FoundFiles, kind: str, hr: Sequence[tuple[Path, t
         return None
     names = ", ".join(f"{_relative(p, found.root)} ({s[0]}x{s[1]})" for p, s in odd)
     supply = (f"supply x{scale} LR files ({_x_folders(found, found.lr_folders, scale, ' and ')}), "
-              if kind in SR_FOLDER_KINDS else "")
+              if has_lr_layout else "")
     return (f"{len(odd)} HR image(s) have a side that is not a multiple of {scale} and there are no x{scale} LR "
             f"files for them: {names}; modcrop them (crop to a multiple of {scale}), {supply}or set "
             f"data.modcrop=true to crop them at load")
@@ -142,49 +132,17 @@ def _relative(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _images_in(folder: Path, kind: str) -> list[Path]:
+def images_in(folder: Path, error: Callable[[Path, str], DataError]) -> list[Path]:
+    """The image files of a folder that must hold some; ``error(folder, problem)`` says which layout."""
     if not folder.is_dir():
-        raise layout_error(folder, kind, "folder not found")
+        raise error(folder, "folder not found")
     files = list_images(folder)
     if not files:
-        raise layout_error(folder, kind, "no image files in this folder")
+        raise error(folder, "no image files in this folder")
     return files
 
 
-def _flickr2k_folders(root: Path) -> tuple[Path, Path]:
-    """(HR folder, LR folder) of Flickr2K: in ``root`` or in ``root/Flickr2K``; LR preferably beside HR."""
-    bases = [root / sub for sub in _FLICKR2K_PARENTS]
-    hr_bases = [base for base in bases if (base / _FLICKR2K[0]).is_dir()]
-    if not hr_bases:
-        raise layout_error(root, "df2k", f"no {_FLICKR2K[0]}/ or Flickr2K/{_FLICKR2K[0]}/ folder")
-    lr_bases = [hr_bases[0]] + [base for base in bases if base != hr_bases[0]]
-    lr = next((base / _FLICKR2K[1] for base in lr_bases if (base / _FLICKR2K[1]).is_dir()),
-              hr_bases[0] / _FLICKR2K[1])
-    return hr_bases[0] / _FLICKR2K[0], lr
-
-
-def _find_bsd500(root: Path) -> FoundFiles:
-    for sub in _BSD_ROOTS:
-        base = root / sub
-        if (base / "images" / "test").is_dir():
-            return _bsd_splits(root, base / "images")
-        if (base / "train").is_dir() and (base / "test").is_dir():
-            return _bsd_splits(root, base)
-    loose = len(list_images(root))
-    problem = (
-        f"{loose} images directly in the folder, no train/ and test/" if loose else "no train/ and test/"
-    )
-    raise layout_error(root, "bsd500", problem)
-
-
-def _bsd_splits(root: Path, base: Path) -> FoundFiles:
-    search = _images_in(base / "train", "bsd500")
-    if (base / "val").is_dir():
-        search += _images_in(base / "val", "bsd500")
-    return FoundFiles(root, {"search": search, "test": _images_in(base / "test", "bsd500")})
-
-
-def _find_lr(hr: list[Path], lr_parent: Path, kind: str) -> dict[int, list[Path]]:
+def find_lr(hr: list[Path], lr_parent: Path, error: Callable[[Path, str], DataError]) -> dict[int, list[Path]]:
     """LR files for every ``X{s}`` folder present; a folder missing some HR image's LR is an error."""
     found = {}
     folders = sorted(lr_parent.iterdir()) if lr_parent.is_dir() else []
@@ -193,7 +151,7 @@ def _find_lr(hr: list[Path], lr_parent: Path, kind: str) -> dict[int, list[Path]
         by_stem = {_hr_stem(p.stem, scale): p for p in list_images(folder)}
         missing = [p.name for p in hr if p.stem not in by_stem]
         if missing:
-            raise layout_error(folder, kind, f"no LR file for {len(missing)} HR images, e.g. {missing[0]}")
+            raise error(folder, f"no LR file for {len(missing)} HR images, e.g. {missing[0]}")
         found[scale] = [by_stem[p.stem] for p in hr]
     return dict(sorted(found.items()))
 
@@ -201,11 +159,6 @@ def _find_lr(hr: list[Path], lr_parent: Path, kind: str) -> dict[int, list[Path]
 def _hr_stem(lr_stem: str, scale: int) -> str:
     suffix = f"x{scale}"
     return lr_stem[: -len(suffix)] if lr_stem.lower().endswith(suffix) else lr_stem
-
-
-def benchmark_folder(test_root: str | None, name: str) -> Path:
-    """The folder of test set ``name`` under ``test_root``, matched case-insensitively (Set5, set5, B100...)."""
-    return named_folder(test_root, name, BENCHMARK_FOLDERS.get(name, (name,)), "with HR/ inside")
 
 
 def named_folder(test_root: str | Path | None, name: str, names: Sequence[str], layout: str) -> Path:

@@ -1,37 +1,13 @@
-"""The entry points of the training pipeline: search/train images and test sets, built-in or from folders.
-
-Deraining kinds (``trials.data.derain``) load as paired sets at scale 1: clean ``images``, rainy ``lr[1]``."""
+"""The entry points of the training pipeline: search/train images and test sets, of any registered kind
+(``trials.data.kinds``), with LR inputs made for the scales the folder brings none for."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-
-from trials.data.builtin import builtin_set
-from trials.data.degrade import align_lr, bicubic_downsample
-from trials.data.derain import (
-    DERAIN_KINDS,
-    DERAIN_TRAIN_KINDS,
-    derain_error,
-    find_derain_files,
-    read_derain_set,
-)
+from trials.data.degrade import DEFAULT_DOWNSAMPLING, downsample
 from trials.data.errors import DataError
 from trials.data.images import ImageSet
-from trials.data.readers import (
-    BENCHMARKS,
-    LAYOUTS,
-    FoundFiles,
-    decode,
-    find_files,
-    indivisible_problem,
-    layout_error,
-    lr_problem,
-)
-
-SEARCH_KINDS = ("builtin", "bsd500", "div2k", "df2k", *DERAIN_TRAIN_KINDS)
-TEST_KINDS = ("builtin", "bsd500", *BENCHMARKS, *DERAIN_KINDS)
-TEST_SET_NAMES = {"bsd500": "bsd200"}  # otherwise the kind is the name
+from trials.data.kinds import DATA_KINDS, SEARCH, TEST, DataKind, LoadOptions
 
 
 def load_search_set(
@@ -42,31 +18,22 @@ def load_search_set(
     scales: Sequence[int] = (),
     min_size: int = 0,
     modcrop: bool = False,
-    pair_order: str = "gt,lq",
+    downsampling: str = DEFAULT_DOWNSAMPLING,
+    options: Mapping[str, str] | None = None,
 ) -> ImageSet:
     """Search/train images, every file decoded now, with inputs aligned for every scale > 1 in ``scales``:
-    the folder's LR files where it has them, else bicubic downsampling (``ImageSet.pairs``). A deraining kind
-    gives its (rainy, clean) pairs at scale 1 (``scales`` may hold only 1; ``modcrop`` does not apply), a split
-    sub-folder ``train/`` or ``training/`` being used where the folder itself holds no pairs.
+    the folder's LR files where it has them, else made by ``downsampling`` (``ImageSet.pairs``). A deraining
+    kind gives its (rainy, clean) pairs at scale 1.
 
     ``min_size``: the smallest side an image needs (the HR crop, ``crop_size * scale`` for SR).
     ``modcrop``: HR files of a folder without LR files at a scale may have sides that are not multiples of it;
     they are cropped bottom/right to one (``ImageSet.pairs``). False: such files are an error. The built-in
     set is always cropped so (its sizes are fixed by the code, not by files).
-    ``pair_order``: the halves of a rain800 file, left to right ("gt,lq": clean left, or "lq,gt").
+    ``options``: the kinds' own options by key (``data.options``: rain800's ``pair_order``).
     """
-    if kind == "builtin":
-        return _with_lr(_checked_size(builtin_set("search", color), [], min_size, kind), scales)
-    if kind not in SEARCH_KINDS:
-        raise DataError(f"{root}: {kind} is not a search/train set; use one of {', '.join(SEARCH_KINDS)}")
-    if kind in DERAIN_KINDS:
-        return _read_derain(kind, root, "search", color, scales, min_size, pair_order)
-    return _read_set(kind, find_files(kind, _required(root, kind)), "search", color, scales, min_size, modcrop)
-
-
-def load_search_images(kind: str = "builtin", root: Path | str | None = None, **options) -> list[np.ndarray]:
-    """Just the images of ``load_search_set`` (same arguments)."""
-    return load_search_set(kind, root, **options).images
+    entry = _kind(kind, SEARCH, root)
+    opts = LoadOptions(color, tuple(scales), min_size, modcrop, dict(options or {}))
+    return _with_lr(entry.read(_path(root), SEARCH, opts), scales, downsampling)
 
 
 def load_test_sets(
@@ -75,92 +42,35 @@ def load_test_sets(
     color: bool,
     scales: Sequence[int] = (),
     modcrop: bool = False,
-    pair_order: str = "gt,lq",
+    downsampling: str = DEFAULT_DOWNSAMPLING,
+    options: Mapping[str, str] | None = None,
 ) -> dict[str, ImageSet]:
-    """``sources`` maps kind -> folder (None: the built-in set); result keys: builtin, bsd200, set5, ...,
-    rain100h, ... Inputs are aligned for every scale > 1 in ``scales``, and ``modcrop`` and ``pair_order``
-    apply, as in ``load_search_set``; a deraining folder's split sub-folder is ``test/``, ``test_syn/`` or
-    ``testing/``."""
+    """``sources`` maps kind -> folder (None: the built-in set); result keys are the kinds' test-set names
+    (builtin, bsd200 for kind bsd500, set5, bsd68, rain100h, ...). Inputs are aligned for every scale > 1 in
+    ``scales``; ``modcrop``, ``downsampling`` and ``options`` apply as in ``load_search_set``."""
     sets = {}
+    opts = LoadOptions(color, tuple(scales), 0, modcrop, dict(options or {}))
     for kind, root in (sources or {"builtin": None}).items():
-        if kind not in TEST_KINDS:
-            raise DataError(f"{root}: {kind} is not a test set; use one of {', '.join(TEST_KINDS)}")
-        name = TEST_SET_NAMES.get(kind, kind)
-        if kind == "builtin":
-            sets[name] = _with_lr(builtin_set("test", color), scales)
-        elif kind in DERAIN_KINDS:
-            sets[name] = _read_derain(kind, root, "test", color, scales, 0, pair_order)
-        else:
-            found = find_files(kind, _required(root, kind))
-            sets[name] = _read_set(kind, found, "test", color, scales, 0, modcrop)
+        entry = _kind(kind, TEST, root)
+        sets[entry.test_set] = _with_lr(entry.read(_path(root), TEST, opts), scales, downsampling)
     return sets
 
 
-def _required(root: Path | str | None, kind: str) -> Path:
-    if root is None:
-        raise DataError(f"no folder given for the {kind} data set; pass its path or use the built-in set")
-    return Path(root)
+def _kind(kind: str, split: str, root: Path | str | None) -> DataKind:
+    serving = DATA_KINDS.filter(lambda k: split in k.splits)
+    if kind not in serving:
+        what = "search/train" if split == SEARCH else "test"
+        raise DataError(f"{root}: {kind} is not a {what} set; use one of {', '.join(serving)}")
+    return DATA_KINDS.get(kind)
 
 
-def _read_set(
-    kind: str, found: FoundFiles, split: str, color: bool, scales: Sequence[int], min_size: int, modcrop: bool
-) -> ImageSet:
-    _raise_problems(found, kind, [lr_problem(found, s) for s in scales])  # before decoding anything
-    paths = found.splits[split]
-    images = [decode(path, kind, color) for path in paths]
-    if not modcrop:
-        shapes = [(path, image.shape) for path, image in zip(paths, images, strict=True)]
-        _raise_problems(found, kind, [indivisible_problem(found, kind, shapes, s) for s in scales])
-    lr = {s: _read_lr(found.lr[s], images, s, color, kind) for s in scales if s in found.lr}
-    image_set = ImageSet(TEST_SET_NAMES.get(kind, kind), images, tuple(p.stem for p in paths), lr)
-    return _with_lr(_checked_size(image_set, paths, min_size, kind), scales)
+def _path(root: Path | str | None) -> Path | None:
+    return None if root is None else Path(root)
 
 
-def _read_derain(
-    kind: str, root: Path | str | None, split: str, color: bool, scales: Sequence[int], min_size: int, order: str
-) -> ImageSet:
-    """A paired deraining set; the crop check names the rainy file (its clean one has the same size)."""
-    if any(s != 1 for s in scales):
-        raise DataError(f"{root}: {kind} is a deraining set, its pairs are at scale 1 only; scales "
-                        f"{tuple(scales)} were asked for: drop the SR scales for this task")
-    files = find_derain_files(kind, _required(root, kind), split)
-    return _checked_size(read_derain_set(files, color=color, order=order), [r for r, _ in files.pairs], min_size,
-                         kind)
-
-
-def _raise_problems(found: FoundFiles, kind: str, problems: list[str | None]) -> None:
-    problems = [p for p in problems if p]
-    if problems:
-        raise DataError(f"{found.root}: " + "; ".join(problems) + f" (a {kind} folder: {LAYOUTS[kind]})")
-
-
-def _with_lr(image_set: ImageSet, scales: Sequence[int]) -> ImageSet:
+def _with_lr(image_set: ImageSet, scales: Sequence[int], downsampling: str) -> ImageSet:
     """LR inputs made by bicubic downsampling for the scales > 1 that have no LR files."""
-    made = {s: [bicubic_downsample(hr, s) for hr in image_set.images]
+    made = {s: [downsample(hr, s, downsampling) for hr in image_set.images]
             for s in scales if s > 1 and s not in image_set.lr}
     return image_set if not made else ImageSet(image_set.name, image_set.images, image_set.names,
-                                               {**image_set.lr, **made})
-
-
-def _read_lr(
-    paths: list[Path], hr_images: list[np.ndarray], scale: int, color: bool, kind: str
-) -> list[np.ndarray]:
-    aligned = []
-    for path, hr in zip(paths, hr_images, strict=True):
-        lr = decode(path, kind, color)
-        try:
-            aligned.append(align_lr(lr, hr, scale)[0])
-        except DataError as err:
-            raise DataError(f"{path}: {err}") from err
-    return aligned
-
-
-def _checked_size(image_set: ImageSet, paths: list[Path], min_size: int, kind: str) -> ImageSet:
-    """Fail at load time, naming the file, when an image cannot give a ``min_size`` crop."""
-    for i, image in enumerate(image_set.images):
-        if min(image.shape[:2]) < min_size:
-            where = paths[i] if paths else Path(f"builtin:{image_set.names[i]}")
-            problem = f"image is {image.shape[0]}x{image.shape[1]}, smaller than the {min_size}px crop"
-            error = derain_error if kind in DERAIN_KINDS else layout_error
-            raise error(where, kind, f"{problem}; remove it or lower the crop size")
-    return image_set
+                                               {**image_set.lr, **made}, image_set.gray_files)

@@ -12,7 +12,7 @@ from typing import ClassVar
 from search_space import NetworkIO
 from search_space.registry import Registry
 from trials.complexity import input_size
-from trials.data import ImageSet, Pair, PatchSampler
+from trials.data import DATA_KINDS, ImageSet, Pair, PatchSampler
 from trials.metrics import Protocol
 from trials.references import Reference, as_is
 
@@ -48,13 +48,17 @@ class Task(ABC):
     def io(self, cfg: TaskConfig, condition: int) -> NetworkIO:
         """The derived network's I/O for one condition."""
 
+    def condition_overrides(self, condition: int) -> dict[str, object]:
+        """Config overrides for a trial of this one condition (``evaluate`` at --sigma 15, --scale 2, ...)."""
+        return {}
+
     def scales(self, cfg: TaskConfig) -> tuple[int, ...]:
         """Every input->output scale the trial uses (search and conditions): the loader aligns pairs for each."""
         return tuple(sorted({self.search_io(cfg).scale, *(self.io(cfg, c).scale for c in self.conditions(cfg))}))
 
     def references(self, cfg: TaskConfig) -> tuple[Reference, ...]:
         """What the tables compare trials with (``trials.references``). Default: the degraded input itself."""
-        return (Reference("input", "degraded input", as_is),)
+        return (Reference("input", "degraded input", as_is, raw=True),)
 
     def complexity_input(self, cfg: TaskConfig, condition: int) -> tuple[int, int]:
         """The input (height, width) Mult-Adds are counted at: a 1280x720 output (SR papers' convention)."""
@@ -65,9 +69,16 @@ class Task(ABC):
         on the built-in set); ``split`` is 'search' or 'test'. Default: as loaded."""
         return images
 
-    @abstractmethod
     def test_sources(self, cfg: TaskConfig, data) -> dict[str, str | None] | None:
-        """Test set kind -> folder (``trials.data.load_test_sets``), None for the built-in test set."""
+        """Test set kind -> folder (``trials.data.load_test_sets``): those ``data.test_sets`` names, found in
+        ``data.test_root``; without any, ``default_test_sources``."""
+        if not data.test_sets:
+            return self.default_test_sources(cfg, data)
+        return {name: str(DATA_KINDS.get(name).folder_in(data.test_root)) for name in data.test_sets}
+
+    def default_test_sources(self, cfg: TaskConfig, data) -> dict[str, str | None] | None:
+        """The test sets when ``data.test_sets`` names none; None: the built-in test set."""
+        return None
 
     @abstractmethod
     def sampler(self, cfg: TaskConfig, images: ImageSet, crop_size: int, batch_size: int, seed: int,
@@ -85,6 +96,10 @@ class Task(ABC):
     def protocol(self, cfg: TaskConfig, condition: int | None = None) -> Protocol:
         """How outputs are scored (channels, border), for the search (None) or one condition."""
 
+    def protocol_notes(self, cfg: TaskConfig) -> tuple[str, ...]:
+        """What else about the task's test pairs a reader must know to compare numbers (the noise model)."""
+        return ()
+
     @abstractmethod
     def metric_condition(self, test_set: str, condition: int) -> str:
         """The name of one (test set, condition) cell in metric names: 'sigma30', 'set5_x4'."""
@@ -98,7 +113,7 @@ class Task(ABC):
         """(test set or None, condition) of a metric condition this task writes; None if it is not one."""
 
     @abstractmethod
-    def condition_label(self, metric_condition: str, test_set_labels: dict[str, str]) -> str:
+    def condition_label(self, metric_condition: str, set_labels: dict[str, str]) -> str:
         """A table header for one metric condition: 'σ=30', 'Set5 ×4'."""
 
     @abstractmethod

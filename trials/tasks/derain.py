@@ -15,8 +15,8 @@ import zlib
 from dataclasses import dataclass
 
 from search_space import NetworkIO
-from trials.data import ImageSet, PatchSampler
-from trials.data.derain import DERAIN_KINDS, derain_test_folder, detect_derain_kind
+from trials.data import DATA_KINDS, ImageSet, PatchSampler
+from trials.data.derain import detect_derain_kind
 from trials.data.rain import add_rain, with_synthetic_rain
 from trials.metrics import Protocol
 from trials.references import Reference, as_is
@@ -67,11 +67,6 @@ class Derain(Task):
         """Test sets without rainy images get fixed synthetic rain; search sets stay clean (see ``sampler``)."""
         return images if split != "test" else _fixed_rain(cfg, images, "test")
 
-    def test_sources(self, cfg: DerainConfig, data) -> dict[str, str | None] | None:
-        if not data.test_sets:
-            return None
-        return {name: str(derain_test_folder(data.test_root, name)) for name in data.test_sets}
-
     def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
         """The training folder's layout (Rain100L/H, Rain1400, Rain800), tested on the test sets under
         ``test_root`` (default: the same kind's test set beside it)."""
@@ -94,7 +89,7 @@ class Derain(Task):
         return images.pairs(1)
 
     def references(self, cfg) -> tuple[Reference, ...]:
-        return (Reference("rainy", "rainy input", as_is),)
+        return (Reference("rainy", "rainy input", as_is, raw=True),)
 
     def protocol(self, cfg: DerainConfig, condition: int | None = None) -> Protocol:
         return Protocol(y_channel=cfg.metric_space == "Y", shave=0)
@@ -106,12 +101,12 @@ class Derain(Task):
         return "derain"
 
     def parse_condition(self, metric_condition: str) -> tuple[str | None, int] | None:
-        if metric_condition == "builtin" or metric_condition in DERAIN_KINDS:
+        if metric_condition in DATA_KINDS:
             return metric_condition, CONDITION
         return None if not re.fullmatch(r"rain\w*", metric_condition) else (metric_condition, CONDITION)
 
-    def condition_label(self, metric_condition: str, test_set_labels: dict[str, str]) -> str:
-        return test_set_labels.get(metric_condition, metric_condition)
+    def condition_label(self, metric_condition: str, set_labels: dict[str, str]) -> str:
+        return set_labels.get(metric_condition, metric_condition)
 
 
 def _fixed_rain(cfg: DerainConfig, images: ImageSet, split: str) -> ImageSet:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from search_space import NetworkIO
 from trials.data import ImageSet, PatchSampler
-from trials.data.readers import benchmark_folder
 from trials.metrics import Protocol
 from trials.references import Reference, bicubic_upscale
 from trials.tasks.base import TASKS, Task, TaskConfig
@@ -45,13 +44,11 @@ class SuperResolution(Task):
     def conditions(self, cfg: SRConfig) -> tuple[int, ...]:
         return cfg.scales
 
+    def condition_overrides(self, condition: int) -> dict[str, object]:
+        return {"task.scales": condition, "task.search_scale": condition}
+
     def io(self, cfg: SRConfig, condition: int) -> NetworkIO:
         return NetworkIO(cfg.channels, cfg.channels, condition)
-
-    def test_sources(self, cfg: SRConfig, data) -> dict[str, str | None] | None:
-        if not data.test_sets:
-            return None
-        return {name: str(benchmark_folder(data.test_root, name)) for name in data.test_sets}
 
     def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
         """DIV2K, or DF2K where the folder also holds Flickr2K (as DLSR trains), tested on the benchmarks."""
@@ -83,8 +80,8 @@ class SuperResolution(Task):
         match = re.fullmatch(r"(.+)_x(\d+)", metric_condition)
         return (match.group(1), int(match.group(2))) if match else None
 
-    def condition_label(self, metric_condition: str, test_set_labels: dict[str, str]) -> str:
+    def condition_label(self, metric_condition: str, set_labels: dict[str, str]) -> str:
         parsed = self.parse_condition(metric_condition)
         if parsed is None:
             return metric_condition
-        return f"{test_set_labels.get(parsed[0], parsed[0])} ×{parsed[1]}"
+        return f"{set_labels.get(parsed[0], parsed[0])} ×{parsed[1]}"
