@@ -2,11 +2,12 @@
 network, so that `apply`, `evaluate` and ablations' reference rows use it like a network a trial retrained."""
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
 
-from search_space import SPACES, Genotype, NetworkIO, genotype_from_json
+from search_space import SPACES, NetworkIO
 from search_space.core import has_importer
 from trials.config import default_config
 from trials.saved_network import save_network
@@ -38,8 +39,8 @@ def task_for(io: NetworkIO) -> tuple[str, int]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     space = SPACES.get(args.space)
-    genotype = _genotype(args.genotype) if args.genotype else None
-    genotype, io, width, state = space.import_published(read_checkpoint(Path(args.checkpoint)), genotype)
+    genotype_json = _genotype_json(args.genotype) if args.genotype else None
+    genotype, io, width, state = space.import_published(read_checkpoint(Path(args.checkpoint)), genotype_json)
     task, condition = task_for(io)
     net = space.network(genotype, io, width)
     net.load_state_dict(state, strict=True)
@@ -50,11 +51,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _genotype(path: str) -> Genotype:
+def _genotype_json(path: str) -> dict:
     try:
-        return genotype_from_json(Path(path).read_text())
-    except (OSError, ValueError, KeyError) as err:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
         raise ValueError(f"--genotype {path}: not a genotype file ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--genotype {path}: not a genotype file (a JSON object)")
+    return data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,6 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    f"(with an importer: {', '.join(importers) or 'none'})")
     p.add_argument("checkpoint", help="the authors' checkpoint file (.pt)")
     p.add_argument("-o", "--output", required=True, help="the saved network to write (NETWORK.pt)")
-    p.add_argument("--genotype", help="genotype.json of the checkpoint's architecture (default: the space's "
-                   "importer reads or assumes the published one)")
+    p.add_argument("--genotype", help="genotype.json of the checkpoint's architecture (default: the published one); "
+                   "for DLSR, each fusion's inputs listed in the order the authors' model file concatenates them")
     p.set_defaults(func=cmd_import)

@@ -121,10 +121,12 @@ class SearchSpace(ABC):
         """Fixed architectures of this space by name (e.g. a hand-designed baseline); default: none."""
         return {}
 
-    def import_published(self, checkpoint, genotype: Genotype | None = None
+    def import_published(self, checkpoint, genotype_json: dict | None = None
                          ) -> tuple[Genotype, NetworkIO, int, dict[str, torch.Tensor]]:
         """A published checkpoint of this space's authors as (genotype, I/O, width, state_dict in this space's
-        names): the `import` command. Default: the space has no published networks to import."""
+        names, every shape checked): the `import` command. ``genotype_json``: the checkpoint's architecture as
+        a genotype file holds it (the space's importer may read more from it, e.g. the authors' order of
+        concatenated inputs); None: the published architecture. Default: the space has no importer."""
         raise ValueError(f"search space {self.name} has no importer of published checkpoints; spaces that have "
                          f"one: {', '.join(SPACES.filter(has_importer)) or 'none'}")
 

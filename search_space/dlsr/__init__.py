@@ -6,6 +6,7 @@ import math
 import random
 
 from ..core import PARAMETER_PENALTY, SAMPLER, SINGLE_PATH, SPACES, NetworkIO, SearchSpace, count_parameters
+from .authors import from_authors_checkpoint
 from .cell import ESA_MIN_SIZE
 from .genotype import FIRST_SEARCHED_CELL, Genotype
 from .network import DerivedNet
@@ -56,6 +57,10 @@ class DLSRSpace(SearchSpace):
 
     def sample(self, cfg: DLSRConfig, rng: random.Random) -> Genotype:
         return sample_genotype(cfg, rng)
+
+    def import_published(self, checkpoint, genotype_json: dict | None = None):
+        """The authors' checkpoints (DawnHH/DLSR-PyTorch): search_space/dlsr/authors.py."""
+        return from_authors_checkpoint(checkpoint, genotype_json)
 
     def describe(self, cfg: DLSRConfig, io: NetworkIO, width: int, samples: int = 200, seed: int = 0) -> str:
         rng = random.Random(seed)
