@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from orchestrator.cli import main
 from search_space import SPACES
 from search_space.dlsr.authors import BETA21, reorder_fusion
 
@@ -56,8 +57,6 @@ def test_fusion_inputs_concatenated_in_another_order_are_reordered_to_ours(check
 
 
 def test_import_into_a_space_without_an_importer_is_a_clear_error(tmp_path, capsys):
-    from orchestrator.cli import main  # deferred: the CLI loads every command; only this test needs it
-
     assert main(["import", "hinas", str(CHECKPOINT), "-o", str(tmp_path / "net.pt")]) == 2
     assert "search space hinas has no importer of published checkpoints; spaces that have one: dlsr" in \
         capsys.readouterr().err

@@ -3,15 +3,21 @@ protocol per table."""
 
 import numpy as np
 import pytest
+import torch
 
 from analysis.api import table_text
 from analysis.load import tidy
 from analysis.tables import summarize
 from orchestrator.commands import layout as layout_for
+from orchestrator.commands import reference_networks
 from orchestrator.presets import preset_config
+from search_space import SPACES, NetworkIO
+from search_space.dlsr.authors import BETA21
 from trials import metric_names as mn
 from trials.metrics import Protocol, evaluate, quantize
-from trials.retrain import protocol_summary
+from trials.references import network_reference
+from trials.retrain import protocol_summary, reference_metrics
+from trials.saved_network import load_network, save_network
 
 RNG = np.random.default_rng(0)
 Y_SR = Protocol(y_channel=True, shave=2)
@@ -76,3 +82,18 @@ def test_a_table_states_its_protocol_and_refuses_runs_scored_under_two():
     mixed = tidy([_run("basic", 0, "all channels, 8-bit output"), _run("lwas", 0, "all channels, float output")])
     with pytest.raises(ValueError, match="scored under 2 evaluation protocols.*float output"):
         summarize(mixed, layout)
+
+
+def test_a_saved_network_is_a_reference_row_at_its_own_condition_only(tmp_path):
+    """--reference-network: the network is scored on the trials' test pairs, under their protocol, at the
+    condition it was retrained for; a network of another task is refused before anything runs."""
+    torch.manual_seed(0)
+    net = SPACES.get("dlsr").network(BETA21, NetworkIO(3, 3, 2), 8)
+    path = save_network(tmp_path / "net.pt", net, BETA21, NetworkIO(3, 3, 2), 8, "sr", 2)
+    cfg = preset_config("smoke", "sr", {"task.scales": "2,4", "task.search_scale": 2})
+    ((name, file),) = reference_networks([f"mine={path}"], "sr")
+    loaded, info = load_network(file)
+    metrics = reference_metrics(cfg, network_reference(name, loaded, info["condition"]))
+    assert set(metrics) == {mn.psnr("builtin_x2"), mn.ssim("builtin_x2")}
+    with pytest.raises(ValueError, match="is a sr network, the ablation's task is denoise"):
+        reference_networks([f"mine={path}"], "denoise")
