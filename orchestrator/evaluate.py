@@ -58,8 +58,8 @@ def evaluation_config(args: argparse.Namespace, task_name: str, info: dict | Non
     if info is not None and asked is not None and asked != info["condition"]:
         raise ValueError(f"{args.network} was retrained for {task.condition_column} {info['condition']}, not "
                          f"{asked}; drop --{task.condition_column} or give the network for {asked}")
-    overrides: dict[str, object] = {"data.test_sets": ",".join(test_set_kinds(args.sets)),
-                                    "data.test_root": str(Path(args.test_data).expanduser().resolve()),
+    test_root = str(Path(args.test_data).expanduser().resolve()) if args.test_data else None
+    overrides: dict[str, object] = {"data.test_sets": ",".join(test_set_kinds(args.sets)), "data.test_root": test_root,
                                     "data.modcrop": True}  # HR cropped to a multiple of the scale (modcrop)
     overrides |= task.condition_overrides(condition) if condition is not None else {}
     if info is not None:
@@ -142,7 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score a network or a reference row on standard test sets")
     p.add_argument("network", help="saved network (network_*.pt, or one made by `import`), run folder, MLflow run "
                    "id of a trial, or a reference row's name (bicubic, noisy, nlm, rainy)")
-    p.add_argument("--test-data", required=True, metavar="DIR", help="folder holding the test sets (Set5/, BSD68/...)")
+    p.add_argument("--test-data", metavar="DIR", help="folder holding the test sets (Set5/, BSD68/...); not needed "
+                   "for --sets builtin")
     p.add_argument("--sets", required=True, help="test sets, comma-separated: Set5,Set14 / BSD68,Set12 / ...")
     p.add_argument("--task", dest="reference_task", choices=TASKS.names(),
                    help="the task of a reference row (a network knows its own; --sigma / --scale imply it)")

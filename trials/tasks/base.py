@@ -74,7 +74,8 @@ class Task(ABC):
         ``data.test_root``; without any, ``default_test_sources``."""
         if not data.test_sets:
             return self.default_test_sources(cfg, data)
-        return {name: str(DATA_KINDS.get(name).folder_in(data.test_root)) for name in data.test_sets}
+        folders = {name: DATA_KINDS.get(name).folder_in(data.test_root) for name in data.test_sets}
+        return {name: None if folder is None else str(folder) for name, folder in folders.items()}
 
     def default_test_sources(self, cfg: TaskConfig, data) -> dict[str, str | None] | None:
         """The test sets when ``data.test_sets`` names none; None: the built-in test set."""

@@ -75,8 +75,8 @@ class DataKind(ABC):
     def check(self, root: Path | None, scales: Sequence[int] | None, opts: LoadOptions) -> str:
         """A report of the folder (counts, sizes, scales), or a DataError naming every bad file."""
 
-    def folder_in(self, test_root: str | Path | None) -> Path:
-        """Its folder inside ``test_root`` (a folder holding one sub-folder per test set)."""
+    def folder_in(self, test_root: str | Path | None) -> Path | None:
+        """Its folder inside ``test_root`` (a folder holding one sub-folder per test set); None: it has none."""
         return named_folder(test_root, self.name, self.folder_names or (self.name,), f"laid out as {self.layout}")
 
     def error(self, folder: Path, problem: str) -> DataError:

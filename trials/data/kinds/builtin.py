@@ -16,6 +16,9 @@ class Builtin(DataKind):
     layout = "no folder (scikit-image's bundled photographs, longest side 256 px)"
     splits = (SEARCH, TEST)
 
+    def folder_in(self, test_root) -> None:
+        return None  # no folder: the images come with the code
+
     def read(self, root: Path | None, split: str, opts: LoadOptions) -> ImageSet:
         images = builtin_set(split, opts.color)
         return checked_size(images, [], opts.min_size, self) if split == SEARCH else images
