@@ -91,5 +91,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; finished trials are kept, rerun with --resume to continue", file=sys.stderr)
+        resumable = "; finished trials are kept, rerun with --resume to continue" if args.command == "ablation" else ""
+        print(f"interrupted{resumable}", file=sys.stderr)
         return 130
