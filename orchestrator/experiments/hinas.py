@@ -69,11 +69,11 @@ def bench(task: str, space: str, method: str) -> Overrides:
     on Set5 and Set14 at x2 and x4 (HR modcropped, LR by MATLAB's bicubic)."""
     overrides = paper(task, space, method) | {
         "space.layers": 2, "space.nodes": 3, "space.base_width": 6, "space.stem_width": 12, "space.head_width": 12,
-        "search.epochs": 8, "search.eval_from_epoch": 5, "search.steps_per_epoch": 25,
-        "search.batch_size": 8, "search.crop_size": 40,
-        "retrain.iterations": 2000, "retrain.optimizer": "adam", "retrain.lr": 1e-3,
-        "retrain.batch_size": 16, "retrain.crop_size": 40, "retrain.base_width": 12,
-        "retrain.checkpoint_every": 500, "retrain.start_at_skip": True,
+        "search.epochs": 6, "search.eval_from_epoch": 4, "search.steps_per_epoch": 15,
+        "search.batch_size": 8, "search.crop_size": 32,
+        "retrain.iterations": 1000, "retrain.optimizer": "adam", "retrain.lr": 1e-3,
+        "retrain.batch_size": 8, "retrain.crop_size": 32, "retrain.base_width": 10,
+        "retrain.checkpoint_every": 250, "retrain.start_at_skip": True,
     }
     if method == METHOD:
         overrides |= {"method.warmup_epochs": 2}
