@@ -9,7 +9,7 @@ import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import torch
 
@@ -20,9 +20,7 @@ from trials.evaluate import Evaluation, evaluate_model
 from trials.losses import LossFunction, LossLog, checked_loss
 from trials.metrics import Protocol
 from trials.optim import backward, clipped_step, make_optimizer
-
-if TYPE_CHECKING:  # annotations only: the config module imports this one
-    from trials.config import SearchConfig, TrialConfig
+from trials.sections import SearchConfig
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -41,7 +39,7 @@ class SearchContext:
     supernet: Supernet
     space: SearchSpace
     space_config: SpaceConfig
-    loop: "SearchConfig"
+    loop: SearchConfig
     loss: LossFunction
     protocol: Protocol  # the task's evaluation protocol for the search
     scale: int  # the supernet's output size / input size
@@ -64,8 +62,9 @@ class SearchMethod(ABC):
                                           loop.w_momentum, loop.w_betas, loop.w_weight_decay)
 
     @classmethod  # noqa: B027 - optional hook
-    def check(cls, config: MethodConfig, trial: "TrialConfig") -> None:
-        """Raises ValueError when the method cannot run this trial config (checked before anything starts)."""
+    def check(cls, config: MethodConfig, loop: SearchConfig, space: SpaceConfig) -> None:
+        """Raises ValueError when the method cannot run with this search loop and space (checked before
+        anything starts)."""
 
     # --- hooks ------------------------------------------------------------------------------------------
     def wants_arch_step(self, epoch: int) -> bool:
@@ -189,11 +188,11 @@ class LastOrBestSelection(SearchMethod):
         return super().final_arch_weights(best) if self.config.select == "best" else self.arch_weights()
 
 
-def check_warmup_leaves_arch_steps(config: MethodConfig, trial: "TrialConfig") -> None:
+def check_warmup_leaves_arch_steps(config: MethodConfig, loop: SearchConfig) -> None:
     """The methods that train architecture weights after ``warmup_epochs`` need at least one epoch after it."""
-    if config.warmup_epochs >= trial.search.epochs:
+    if config.warmup_epochs >= loop.epochs:
         raise ValueError(f"method.warmup_epochs={config.warmup_epochs} leaves no architecture step in "
-                         f"search.epochs={trial.search.epochs}")
+                         f"search.epochs={loop.epochs}")
 
 
 def check_selection(select: str) -> None:

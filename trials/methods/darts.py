@@ -49,8 +49,8 @@ class DARTS(LastOrBestSelection, DifferentiableMethod):
         self.supernet.relaxation = "softmax"
 
     @classmethod
-    def check(cls, config, trial) -> None:
-        check_warmup_leaves_arch_steps(config, trial)
+    def check(cls, config, loop, space) -> None:
+        check_warmup_leaves_arch_steps(config, loop)
 
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         x, y = batch

@@ -56,8 +56,8 @@ class DLSR(LastOrBestSelection, DifferentiableMethod):
     arch_after_weights = True
 
     @classmethod
-    def check(cls, config, trial) -> None:
-        check_warmup_leaves_arch_steps(config, trial)
+    def check(cls, config, loop, space) -> None:
+        check_warmup_leaves_arch_steps(config, loop)
 
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         """The authors' L(Train A batch) + L(this step's train batch) + P; the weights are frozen meanwhile,

@@ -45,8 +45,8 @@ class Fixed(SearchMethod):
         self.genotype = resolve(config.genotype, ctx.space.name, ctx.space_config)
 
     @classmethod
-    def check(cls, config: FixedConfig, trial) -> None:
-        resolve(config.genotype, trial.space.name, trial.space)
+    def check(cls, config: FixedConfig, loop, space) -> None:
+        resolve(config.genotype, space.name, space)
 
     def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
         x, y = batch

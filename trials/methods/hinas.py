@@ -28,10 +28,9 @@ class HiNAS(DifferentiableMethod):
     config_class = HinasMethodConfig
 
     @classmethod
-    def check(cls, config: HinasMethodConfig, trial) -> None:
-        if config.warmup_epochs > trial.search.epochs:
-            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} exceeds search.epochs="
-                             f"{trial.search.epochs}")
+    def check(cls, config: HinasMethodConfig, loop, space) -> None:
+        if config.warmup_epochs > loop.epochs:
+            raise ValueError(f"method.warmup_epochs={config.warmup_epochs} exceeds search.epochs={loop.epochs}")
 
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:
         x, y = batch

@@ -73,8 +73,8 @@ class MDARTS(LastOrBestSelection):
         self._epoch = 0  # the loop's current epoch, as wants_arch_step last saw it
 
     @classmethod
-    def check(cls, config, trial) -> None:
-        check_warmup_leaves_arch_steps(config, trial)
+    def check(cls, config, loop, space) -> None:
+        check_warmup_leaves_arch_steps(config, loop)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
