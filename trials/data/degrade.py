@@ -1,8 +1,9 @@
 """Degradations: Gaussian noise (denoising) and bicubic downsampling (SR), and whole-image eval pairs.
 
-Bicubic: torch ``F.interpolate(mode="bicubic", antialias=True, align_corners=False)`` on the HR image cropped
-to a multiple of the scale. With antialias the kernel is stretched by the scale like MATLAB's ``imresize``
-(a = -0.5 there, -0.75 here: values differ slightly from MATLAB-made LR files; LR found on disk is used).
+Bicubic, "torch": ``F.interpolate(mode="bicubic", antialias=True, align_corners=False)`` on the HR image cropped
+to a multiple of the scale: MATLAB's kernel (a = -0.5, stretched by the scale) away from the borders, but the
+weights cut off at a border renormalised instead of mirrored, and no rounding to 8 bits; its upscaling (no
+antialias) uses a = -0.75, which reads 0.13-0.3 dB above MATLAB's bicubic row. LR found on disk is used.
 ``downsample`` picks the kernel by name (``data.downsampling``): "matlab" (``trials.data.resize``: MATLAB's
 ``imresize``, antialiased, LR rounded to 8 bits, as the published LR files and tables) or "torch" (the above).
 Noise: std sigma/255 added to the clean [0, 1] image; the noisy input is not clipped (as in the paper's setup
