@@ -58,8 +58,9 @@ class DLSRSpace(SearchSpace):
     def sample(self, cfg: DLSRConfig, rng: random.Random) -> Genotype:
         return sample_genotype(cfg, rng)
 
-    def import_published(self, checkpoint, genotype_json: dict | None = None):
-        """The authors' checkpoints (DawnHH/DLSR-PyTorch): search_space/dlsr/authors.py."""
+    def import_published(self, checkpoint, genotype_json: Genotype | dict | None = None):
+        """The authors' checkpoints (DawnHH/DLSR-PyTorch) as (genotype, I/O, width, our state_dict); the
+        genotype: ours, a genotype JSON dict or None (beta21): search_space/dlsr/authors.py."""
         return from_authors_checkpoint(checkpoint, genotype_json)
 
     def describe(self, cfg: DLSRConfig, io: NetworkIO, width: int, samples: int = 200, seed: int = 0) -> str:
@@ -82,4 +83,4 @@ class DLSRSpace(SearchSpace):
 
 
 __all__ = ["PENALTY_COSTS", "PRIMITIVES", "RFDN_OPS", "DLSRConfig", "DLSRSpace", "DerivedNet", "Genotype",
-           "Supernet", "input_choices", "num_architectures", "sample_genotype"]
+           "Supernet", "from_authors_checkpoint", "input_choices", "num_architectures", "sample_genotype"]
