@@ -63,11 +63,12 @@ def smoke(task: str, space: str, method: str) -> Overrides:
 
 
 def bench(task: str, space: str, method: str) -> Overrides:
-    """Real benchmark images under the published protocol, the networks small enough for one trial in about 5
-    minutes on one of 2 CPU cores, so that Table 1's 15 trials take an hour (docs/benchmark.md: the measured
-    table; a trial at 8x25 search steps and 2000 iterations at width 12 took 7 min to search and 12 per sigma). Denoising: trained on DnCNN's
-    Train400, tested on BSD68 and Set12 at sigma 15/25/50, gray, noise unclipped. SR: trained on CBSD68, tested
-    on Set5 and Set14 at x2 and x4 (HR modcropped, LR by MATLAB's bicubic)."""
+    """Real benchmark images under the published protocol, the networks small enough for about 5 minutes a
+    trial on one of 2 CPU cores, so that Table 1's 15 trials take an hour (docs/benchmark.md: the measured
+    table; a trial at 8x25 search steps and 2000 iterations at width 12 took 7 minutes to search and 12 per
+    sigma). Denoising: trained on DnCNN's Train400, tested on BSD68 and Set12 at sigma 15/25/50, gray, noise
+    unclipped. SR: trained on CBSD68, tested on Set5 and Set14 at x2 and x4 (HR modcropped, LR by MATLAB's
+    bicubic)."""
     overrides = paper(task, space, method) | {
         "space.layers": 2, "space.nodes": 3, "space.base_width": 6, "space.stem_width": 12, "space.head_width": 12,
         "search.epochs": 6, "search.eval_from_epoch": 4, "search.steps_per_epoch": 10,
