@@ -30,9 +30,10 @@ EXPERIMENT = "evaluations"  # the MLflow experiment of `evaluate` runs
 def test_set_kinds(names: str) -> tuple[str, ...]:
     """'Set5,Set14' -> ('set5', 'set14'): kinds that serve as test sets, any case."""
     kinds = tuple(n.strip().lower() for n in names.split(",") if n.strip())
-    unknown = [k for k in kinds if k not in DATA_KINDS.filter(lambda kind: "test" in kind.splits)]
+    serving = DATA_KINDS.filter(lambda kind: "test" in kind.splits)
+    unknown = [k for k in kinds if k not in serving]
     if unknown or not kinds:
-        valid = ", ".join(DATA_KINDS.get(k).label for k in DATA_KINDS.filter(lambda kind: "test" in kind.splits))
+        valid = ", ".join(DATA_KINDS.get(k).label for k in serving)
         raise ValueError(f"--sets {names!r}: unknown test set(s) {', '.join(unknown) or '(none)'}; valid: {valid}")
     return kinds
 
@@ -90,10 +91,17 @@ def reference(task, cfg: TrialConfig, name: str):
     return found[name]
 
 
-def log_run(args: argparse.Namespace, cfg: TrialConfig, result: dict, label: str) -> str:
-    """An MLflow run tagged as a reference row: the config as params, one metric per (set, condition)."""
+def tracking_uri(args: argparse.Namespace) -> str | None:
+    """The store `evaluate` logs in, checked before any scoring (None with --no-log)."""
+    if args.no_log:
+        return None
     uri = args.tracking_uri or tr.default_uri(Path("runs"))
     tr.check_reachable(uri)
+    return uri
+
+
+def log_run(uri: str, cfg: TrialConfig, result: dict, label: str) -> str:
+    """An MLflow run tagged as a reference row: the config as params, one metric per (set, condition)."""
     task = TASKS.get(cfg.task.name)
     metrics = {}
     for name, conditions in result.items():
@@ -110,8 +118,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         net, info = _network(args, Path(scratch))
     cfg = evaluation_config(args, task_of(args, info), info)
+    uri = tracking_uri(args)
     result = scores(args, cfg, net)
-    run_id = None if args.no_log else log_run(args, cfg, result, args.network)
+    run_id = None if uri is None else log_run(uri, cfg, result, args.network)
     if args.json:
         print(json.dumps(result))
         return 0
