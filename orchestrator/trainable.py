@@ -7,6 +7,7 @@ last reported checkpoint back and the pipeline resumes from it.
 
 import logging
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -126,6 +127,7 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
                       threads: int) -> None:
     """One trial: ``params`` holds the grid point (setting, seed; lam when Optuna chooses it)."""
     torch.set_num_threads(threads)
+    sys.unraisablehook = quiet_shutdown_hook
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)  # a line per checkpoint
     setting, seed = settings[params["setting"]], int(params["seed"])
     extra, name = {}, setting.name
@@ -157,6 +159,14 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
         run.finish(failed=True)
         raise
     run.finish()
+
+
+def quiet_shutdown_hook(unraisable) -> None:
+    """Ray's SIGTERM handler raises SystemExit wherever the worker is; when that is a weakref callback (the
+    system-metrics thread's), Python prints it as an ignored exception, a traceback in a successful run's
+    console. Stopping a worker is not an error; every other unraisable exception is printed as before."""
+    if not isinstance(unraisable.exc_value, SystemExit):
+        sys.__unraisablehook__(unraisable)
 
 
 def restore_checkpoint(run_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -42,6 +43,8 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
     dashboard URL (empty when there is none)."""
     import ray  # deferred: Ray loads only when an ablation runs
 
+    if not sys.stdout.isatty():
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no ANSI codes in a log file
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the reporter below, not Tune's own tables
     logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "wrote the experiment state" lines
     # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.

@@ -167,6 +167,7 @@ def test_the_console_is_short_and_shows_progress_without_tracebacks(lwas_smoke):
     lines = console.splitlines()
     assert len(lines) < 100, f"{len(lines)} lines"
     assert "Traceback" not in console and "Checkpoint successfully created" not in console
+    assert "\x1b[" not in console  # no colour codes in a log file
     assert "== Status ==" not in console  # Tune's repeated table
     finished = [line for line in lines if line.startswith("[") and "/15] " in line and "done in" in line]
     assert len(finished) == 15 and all("sigma30" in line and "ablation eta" in line for line in finished)

@@ -231,3 +231,28 @@ def test_a_fixed_genotype_file_builds_on_any_space(tmp_path):
     assert cfg.method.genotype == str(path)
     with pytest.raises(ValueError, match="neither a genotype of space hinas"):
         preset_config("smoke", "denoise", {"method.name": "fixed"})
+
+
+def test_a_worker_stopped_inside_a_weakref_callback_prints_no_traceback_but_real_errors_still_show(
+        capsys, monkeypatch):
+    """Ray's SIGTERM handler raises SystemExit in whatever runs; inside a weakref callback Python would print
+    it as an ignored exception (a traceback in a successful run's console, issue 28). Other errors stay."""
+    import weakref
+
+    from orchestrator.trainable import quiet_shutdown_hook
+
+    class Thing:
+        pass
+
+    def raising(error):
+        def callback(_ref):
+            raise error
+        return callback
+
+    monkeypatch.setattr(sys, "unraisablehook", quiet_shutdown_hook)
+    for error in (SystemExit(1), ValueError("a real error")):
+        thing = Thing()
+        ref = weakref.ref(thing, raising(error))  # noqa: F841 (kept alive so its callback runs)
+        del thing
+    printed = capsys.readouterr().err
+    assert "SystemExit" not in printed and "ValueError: a real error" in printed
