@@ -14,11 +14,12 @@ import socket
 import sys
 from pathlib import Path
 
-from orchestrator import invocation
+from orchestrator import invocation, resume
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import ablation_names, find_ablation
 from orchestrator.presets import trial_config
+from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
 from trials.data import check_folder
@@ -29,6 +30,7 @@ from trials.tasks import TASKS
 from trials.workload import load_tests
 
 RUNS = Path("runs")
+_ABLATION_PARSER: argparse.ArgumentParser  # set by ``register``: it tells what a command line spelled out
 
 
 def parse_int_list(text: str, what: str) -> tuple[int, ...]:
@@ -56,6 +58,12 @@ def experiment_name(args: argparse.Namespace) -> str:
     return args.name or f"{args.ablation}-{args.task}-{args.preset}"
 
 
+def storage_root(args: argparse.Namespace) -> str:
+    """The Ray results root: ``--storage`` (a folder, made absolute, or a cloud URI), default runs/ray_results."""
+    root = args.storage or str((RUNS / "ray_results").resolve())
+    return root if "://" in root else str(Path(root).expanduser().resolve())
+
+
 def mlflow_experiment(ablation: str, task: str) -> str:
     return f"{find_ablation(ablation).name}-{ablation}-{task}"
 
@@ -80,10 +88,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     check_data(configs[0])
     if args.gpus_per_trial < 0 or args.cpus_per_trial <= 0:
         raise ValueError("--gpus-per-trial must be >= 0 and --cpus-per-trial > 0")
-    storage_uri = args.storage or str((RUNS / "ray_results").resolve())
-    if "://" not in storage_uri:
-        storage_uri = str(Path(storage_uri).expanduser().resolve())
-    return Plan(ablation=ablation, task=args.task, seeds=seeds, base=base, storage_uri=storage_uri,
+    return Plan(ablation=ablation, task=args.task, seeds=seeds, base=base, storage_uri=storage_root(args),
                 experiment=experiment_name(args), cpus_per_trial=args.cpus_per_trial,
                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
                 max_failures=args.max_failures, optuna_samples=optuna_samples,
@@ -142,6 +147,9 @@ def print_grid(plan: Plan) -> None:
 
 
 def cmd_ablation(args: argparse.Namespace) -> int:
+    if args.resume:
+        given = resume.given_options(_ABLATION_PARSER, args.argv[1:])  # argv[0] is "ablation"
+        args = resume.restore(args, given, f"{storage_root(args).rstrip('/')}/{experiment_name(args)}")
     plan = make_plan(args)
     if args.dry_run:
         print_grid(plan)
@@ -150,7 +158,15 @@ def cmd_ablation(args: argparse.Namespace) -> int:
     tr.check_reachable(uri)
     with experiment_lock(plan):
         check_experiment_folder(plan, args.resume)
+        if not args.resume:
+            resume.save(plan.experiment_path, resume.recorded_options(args, uri, plan.storage_uri))
         return run_ablation(plan, uri, args)
+
+
+def resume_command(plan: Plan, args: argparse.Namespace) -> str:
+    """What finishes this ablation, as typed: the rest is in the record beside its Ray results."""
+    storage = f" --storage {plan.storage_uri}" if args.storage else ""
+    return f"{orchestrator()} ablation {plan.ablation.name} --name {plan.experiment}{storage} --resume"
 
 
 @contextlib.contextmanager
@@ -202,7 +218,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     commit = tr.git_commit(Path(__file__).resolve().parent)  # the code that runs, wherever it runs from
     invocation.record(uri, parent, plan, plan.base["overrides"], commit)
     tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"])
-    print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}", flush=True)
+    print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{serve_hint(uri)}", flush=True)
     status = "FAILED"
     try:
         results = build_tuner(plan, tracking, restore=args.resume).fit()
@@ -216,8 +232,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     print_links(plan, uri, exp_id, parent)
     if status == "KILLED":
         print(f"interrupted: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "
-              f"Finish with: python -m orchestrator ablation {plan.ablation.name} --task {plan.task} "
-              f"--name {plan.experiment} --resume", file=sys.stderr)
+              f"Finish with: {resume_command(plan, args)}", file=sys.stderr)
         return 130
     return 1 if status == "FAILED" else 0
 
@@ -299,24 +314,32 @@ def publish_report(plan: Plan, uri: str, parent: str, runs) -> None:
         invocation.publish(uri, parent, runs, layout(plan.ablation.name, plan.task), len(plan.seeds))
     except Exception as err:  # noqa: BLE001 - any failure of the report leaves the results as they are
         print(f"warning: the report could not be logged to the parent run ({type(err).__name__}: {err}); "
-              f"`python -m orchestrator report {plan.ablation.name} --out DIR` writes it", file=sys.stderr)
+              f"`{orchestrator()} report {plan.ablation.name} --out DIR` writes it", file=sys.stderr)
 
 
 def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
     if uri.startswith("sqlite"):
-        print(f"MLflow UI:   mlflow ui --backend-store-uri {uri}   then open "
-              f"{invocation.ui_link(uri, exp_id, parent)}  (table and report: its artifacts, "
-              f"{invocation.REPORT_FOLDER}/)")
+        print(f"MLflow UI:   {serve_command(uri)}   then open {invocation.ui_link(uri, exp_id, parent)}  "
+              f"(table and report: its artifacts, {invocation.REPORT_FOLDER}/)")
     else:
         print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
     print(f"Ray results: {plan.experiment_path}")
-    print(f"Table again: python -m orchestrator table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
+    print(f"Table again: {orchestrator()} table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
+
+
+def serve_command(uri: str) -> str:
+    """What serves a SQLite store's UI at ``invocation.ui_link``'s address."""
+    return f"{tool('mlflow')} ui --backend-store-uri {uri} --port {invocation.UI_PORT}"
+
+
+def serve_hint(uri: str) -> str:
+    return f"  (serve it first: {serve_command(uri)})" if uri.startswith("sqlite") else ""
 
 
 def dashboard_token_hint(dashboard: str) -> str:
     """Ray's dashboard asks for a token when token authentication is on; say where to get it."""
     token_on = os.environ.get("RAY_AUTH_MODE", "").lower() == "token" or (Path.home() / ".ray" / "auth_token").exists()
-    return "  (it asks for a token: `ray get-auth-token` prints it)" if dashboard and token_on else ""
+    return f"  (it asks for a token: `{tool('ray')} get-auth-token` prints it)" if dashboard and token_on else ""
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -363,7 +386,7 @@ def load_for(args: argparse.Namespace):
     parents = invocation.invocations(uri, mlflow_experiment(args.ablation, args.task))
     if not parents:
         raise ValueError(f"no runs of ablation {args.ablation} ({args.task}) in {uri}; run "
-                         f"`python -m orchestrator ablation {args.ablation} --task {args.task}` first")
+                         f"`{orchestrator()} ablation {args.ablation} --task {args.task}` first")
     chosen = pick_invocation(parents, args.invocation)
     runs = load_runs(uri, parent_run_id=chosen.info.run_id, cache_dir=RUNS / "cache")
     if runs.empty:
@@ -422,6 +445,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
     p.set_defaults(func=cmd_ablation)
+    global _ABLATION_PARSER
+    _ABLATION_PARSER = p
 
     for name, func, helptext in (("table", cmd_table, "rebuild an ablation's mean ± std table from MLflow"),
                                  ("report", cmd_report, "tables and pictures of an ablation as one page")):

@@ -16,6 +16,7 @@ REPORT_FOLDER = "report"  # the parent run's artifact folder of table.md/.tex/.c
 DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's description
 COMMAND = "command"  # parent-run param: the command line that started the invocation
 LAST_COMMAND_TAG = "last_command"  # the command line that last ran it (a --resume)
+UI_PORT = 5000  # where `mlflow ui` serves a SQLite store
 
 
 def command_line() -> str:
@@ -95,6 +96,6 @@ def describe_invocation(run) -> str:
 
 def ui_link(uri: str, experiment_id: str, parent: str) -> str:
     """Where the parent run opens in the MLflow UI (``mlflow ui`` serves a SQLite store on port 5000)."""
-    base = uri.rstrip("/") if uri.startswith("http") else "http://127.0.0.1:5000"
+    base = uri.rstrip("/") if uri.startswith("http") else f"http://127.0.0.1:{UI_PORT}"
     return f"{base}/#/experiments/{experiment_id}/runs/{parent}"
 

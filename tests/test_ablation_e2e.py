@@ -172,6 +172,9 @@ def test_the_console_is_short_and_shows_progress_without_tracebacks(lwas_smoke):
     finished = [line for line in lines if line.startswith("[") and "/15] " in line and "done in" in line]
     assert len(finished) == 15 and all("sigma30" in line and "ablation eta" in line for line in finished)
     assert "ray get-auth-token" in console
+    again = fresh_shell(cwd, printed_command(console, "Table again:"), timeout=300)  # as typed, in a new shell
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert table_lines(again.stdout) == table_lines(console)
 
 
 def test_the_parent_run_is_the_ablations_home(lwas_smoke):
@@ -209,10 +212,10 @@ def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, 
     cwd, _ = lwas_smoke
     (parent,), _ = child_runs(cwd)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-                               f"sqlite:///{cwd / 'runs' / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port)],
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+    serve = printed_command((cwd / "console.txt").read_text(), "MLflow UI:")  # as the console printed it
+    assert serve.endswith("--port 5000")
+    server = subprocess.Popen(["bash", "-c", f"{serve[:-len('5000')]}{port}"], cwd=cwd, env=fresh_env(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout_s=120)
         url = f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}/artifacts"
@@ -358,22 +361,66 @@ def test_killed_driver_resumes_only_the_missing_trials(tmp_path):
     assert len(table_rows(resumed.stdout)) == 5
 
 
-def test_ctrl_c_is_reported_as_an_interruption_not_a_success(tmp_path):
-    args = ("ablation", "lwas", "--settings", "basic,lwas", "--seeds", "0", "--max-concurrent", "1",
+def test_ctrl_c_is_an_interruption_and_the_printed_resume_finishes_the_same_invocation(tmp_path):
+    """Issue 28: the resume hint ran the missing trials with the default config (epochs, iterations, sigmas)
+    and seeds. Now the printed command, typed into a fresh shell, finishes the invocation as it was started:
+    its table equals an uninterrupted run's."""
+    sets = [a for item in ("search.epochs=2", "retrain.iterations=40", "task.sigmas=30") for a in ("--set", item)]
+    args = ("ablation", "lwas", "--settings", "basic,lwas", "--seeds", "1", "--max-concurrent", "1", *sets,
             "--name", "ctrl-c")
     driver = start_orchestrator(tmp_path, *args)
     wait_for_finished_children(tmp_path, count=1)
     deadline = time.time() + 120
     while len(child_runs(tmp_path)[1]) < 2 and time.time() < deadline:  # the second trial has started
-        time.sleep(0.5)
+        time.sleep(0.2)
     driver.send_signal(signal.SIGINT)  # Ctrl-C in the driver's terminal
     code = driver.wait(timeout=300)
     log = (tmp_path / "driver.log").read_text()
     assert code == 130, log[-3000:]
-    assert "1 of 2 trials finished; 1 interrupted" in log and "--name ctrl-c --resume" in log
+    assert "1 of 2 trials finished; 1 interrupted" in log
     parents, children = child_runs(tmp_path)
     assert parents[0].info.status == "KILLED"
     assert sorted(r.info.status for r in children) == ["FINISHED", "KILLED"]
+
+    hint = next(line for line in log.splitlines() if "Finish with: " in line).split("Finish with: ")[1]
+    resumed = fresh_shell(tmp_path, hint)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    parents, children = child_runs(tmp_path)
+    assert len(parents) == 1 and sorted(r.info.status for r in children) == ["FINISHED", "FINISHED"]
+    assert {r.data.params["search.epochs"] for r in children} == {"2"}
+    assert {r.data.params["retrain.iterations"] for r in children} == {"40"}
+    assert {r.data.tags[M.TAG_SEED] for r in children + reference_runs(tmp_path)} == {"1"}
+    whole = tmp_path / "uninterrupted"
+    whole.mkdir()
+    uninterrupted = orchestrator(whole, *args)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-3000:]
+    assert table_lines(resumed.stdout) == table_lines(uninterrupted.stdout)
+
+
+def table_lines(text: str) -> list[str]:
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(lines) >= 4, text[-3000:]  # header, rule, two settings' rows (and references)
+    return lines
+
+
+def fresh_shell(cwd: Path, command: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``command`` as the console printed it, typed into a new shell that has not activated the environment."""
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=fresh_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def fresh_env() -> dict[str, str]:
+    """A new shell's environment: this virtual environment neither active nor on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != venv_bin)
+    return env
+
+
+def printed_command(console: str, label: str) -> str:
+    """The command the console printed after ``label`` (e.g. "Table again:")."""
+    line = next(line for line in console.splitlines() if line.startswith(label))
+    return line[len(label):].split("   then open")[0].strip()
 
 
 def test_asking_for_gpus_the_cluster_lacks_is_an_error_not_a_hang(tmp_path):

@@ -256,3 +256,50 @@ def test_a_worker_stopped_inside_a_weakref_callback_prints_no_traceback_but_real
         del thing
     printed = capsys.readouterr().err
     assert "SystemExit" not in printed and "ValueError: a real error" in printed
+
+
+def started_ablation(tmp_path, *argv) -> list[str]:
+    """Records an ablation's invocation as its start does (no trial runs); returns its command line."""
+    from orchestrator import resume
+    from orchestrator.commands import storage_root
+
+    args = make_parser().parse_args(["ablation", *argv])
+    default_task(args)
+    resume.save(str(tmp_path / "ray" / args.name),
+                resume.recorded_options(args, f"sqlite:///{tmp_path}/mlflow.db", storage_root(args)))
+    return ["ablation", *argv]
+
+
+def test_resume_restores_the_recorded_invocation_and_refuses_a_conflicting_command_line(capsys, tmp_path):
+    """Issue 28: a resume ran the missing trials with the default config, seeds and sigmas."""
+    where = ["--name", "first", "--storage", str(tmp_path / "ray")]
+    started_ablation(tmp_path, "lwas", "--settings", "basic,lwas", "--seeds", "0,1", "--set", "task.sigmas=30",
+                     "--set", "search.epochs=2", *where)
+    assert main(["ablation", "lwas", *where, "--resume", "--dry-run"]) == 0
+    grid = [line.split() for line in capsys.readouterr().out.splitlines() if "setting=" in line]
+    assert [(g[1], g[2]) for g in grid] == [(f"setting={s}", f"seed={seed}") for s in ("basic", "lwas")
+                                           for seed in (0, 1)]
+    # repeating an option is fine; resources may change; another seed list or --set is refused, named
+    assert main(["ablation", "lwas", *where, "--seeds", "0,1", "--max-concurrent", "1", "--resume",
+                 "--dry-run"]) == 0
+    capsys.readouterr()
+    assert main(["ablation", "lwas", *where, "--seeds", "0,1,2", "--set", "task.sigmas=50", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds 0,1,2 (it was started with 0,1)" in err and "task.sigmas=50" in err and "--name NEW" in err
+
+
+def test_a_resumed_trial_is_configured_as_the_recorded_invocation(tmp_path):
+    from orchestrator import resume
+    from orchestrator.commands import _ABLATION_PARSER, make_plan
+
+    where = ["--name", "first", "--storage", str(tmp_path / "ray")]
+    started_ablation(tmp_path, "lwas", "--settings", "lwas", "--seeds", "1", "--set", "task.sigmas=30",
+                     "--set", "retrain.iterations=40", *where)
+    argv = ["lwas", *where, "--resume"]
+    args = make_parser().parse_args(["ablation", *argv])
+    default_task(args)
+    args.argv = ["ablation", *argv]
+    given = resume.given_options(_ABLATION_PARSER, argv)
+    plan = make_plan(resume.restore(args, given, str(tmp_path / "ray" / "first")))
+    cfg = trial_config(plan.base, plan.ablation.settings[0], plan.seeds[0])
+    assert plan.seeds == (1,) and cfg.task.sigmas == (30,) and cfg.retrain.iterations == 40
