@@ -37,6 +37,9 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
         if not sep or not key:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         out[key.strip()] = value.strip()
+    if "seed" in out:
+        raise ValueError(f"--set seed={out['seed']}: the seed is not a config key to set; choose it with --seed N "
+                         f"(search) or --seeds 0,1,2 (ablation)")
     return out
 
 

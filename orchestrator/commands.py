@@ -27,7 +27,7 @@ from trials.references import network_reference
 from trials.retrain import protocol_summary, reference_metrics
 from trials.saved_network import load_network
 from trials.tasks import TASKS
-from trials.workload import load_tests
+from trials.workload import largest_crop, load_tests
 
 RUNS = Path("runs")
 _ABLATION_PARSER: argparse.ArgumentParser  # set by ``register``: it tells what a command line spelled out
@@ -132,7 +132,9 @@ def check_data(cfg) -> None:
     folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
     folders += [(kind, root) for kind, root in (task.test_sources(cfg.task, cfg.data) or {}).items() if root]
     for kind, root in dict.fromkeys((kind, str(root)) for kind, root in folders):  # BSD500: one folder, once
-        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop, options=cfg.data.options)
+        crop = largest_crop(cfg) if (kind, root) == (cfg.data.kind, str(cfg.data.root)) else 0  # search images
+        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop, options=cfg.data.options,
+                     min_size=crop)
 
 
 def print_grid(plan: Plan) -> None:

@@ -100,6 +100,29 @@ def test_a_corrupt_image_is_named_before_ray_starts(capsys, tmp_path):
     assert not ray.is_initialized()
 
 
+def test_search_images_smaller_than_the_crop_are_named_before_ray_starts(capsys, tmp_path):
+    """Issue 28: such an ablation passed the driver's checks and failed only inside its trials."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 3), ("test", 2)):
+        (tmp_path / split).mkdir()
+        for i in range(count):
+            side = 40 if (split, i) == ("train", 2) else 200
+            Image.fromarray(rng.integers(0, 255, (side, side), dtype=np.uint8)).save(tmp_path / split / f"{i}.png")
+    code, _, err = run_cli(capsys, "ablation", "lwas", "--data", str(tmp_path), "--set", "search.crop_size=48")
+    assert code == 2 and "1 search image(s) smaller than the" in err and "2.png (40x40)" in err, err
+    assert not ray.is_initialized()
+    assert run_cli(capsys, "ablation", "lwas", "--data", str(tmp_path), "--set", "search.crop_size=32",
+                   "--set", "retrain.crop_size=32", "--dry-run")[0] == 0
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "3"])
+def test_the_seed_is_not_a_set_key(capsys, value):
+    """Issue 28: --set seed=abc was accepted and silently replaced by --seed(s)."""
+    for argv in (("ablation", "lwas", "--dry-run"), ("search",)):
+        code, _, err = run_cli(capsys, *argv, "--set", f"seed={value}")
+        assert code == 2 and "--seed" in err and "--set seed" in err, err
+
+
 def test_unreachable_tracking_server_is_reported_at_once(capsys):
     start = time.perf_counter()
     code, _, err = run_cli(capsys, "ablation", "lwas", "--tracking-uri", "http://127.0.0.1:9")

@@ -37,14 +37,18 @@ def pixel_digest(image_set: ImageSet) -> str:
     return digest.hexdigest()[:16]
 
 
+def largest_crop(cfg: TrialConfig) -> int:
+    """The side every search image needs: the largest crop (in its own pixels) the search or any retraining
+    takes. Every crop must fit: checked at load, and by the driver before Ray starts, not after the search."""
+    task = TASKS.get(cfg.task.name)
+    return max(cfg.search.crop_size * task.search_io(cfg.task).scale,
+               *(retrain_input_crop(cfg, c) * task.io(cfg.task, c).scale for c in task.conditions(cfg.task)))
+
+
 def prepare(cfg: TrialConfig) -> Workload:
     task = TASKS.get(cfg.task.name)
-    search_scale = task.search_io(cfg.task).scale
-    # Every crop the trial will take, search and retraining alike, must fit: fail now, not after the search.
-    min_size = max(cfg.search.crop_size * search_scale,
-                   *(retrain_input_crop(cfg, c) * task.io(cfg.task, c).scale for c in task.conditions(cfg.task)))
     images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(cfg.task),
-                             min_size=min_size, modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling,
+                             min_size=largest_crop(cfg), modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling,
                              options=cfg.data.options)
     images = task.with_inputs(cfg.task, images, "search")
     where = cfg.data.root or "built-in set"

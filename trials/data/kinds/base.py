@@ -119,6 +119,16 @@ def checked_size(image_set: ImageSet, paths: Sequence[Path], min_size: int, kind
     return image_set
 
 
+def too_small(shapes: Sequence[tuple[Path, tuple[int, ...]]], min_size: int) -> str | None:
+    """The search images that cannot give a ``min_size`` crop, named (the first few), or None."""
+    small = [f"{path.name} ({shape[0]}x{shape[1]})" for path, shape in shapes if min(shape[:2]) < min_size]
+    if not small:
+        return None
+    shown = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
+    return (f"{len(small)} search image(s) smaller than the {min_size}px crop a trial takes: {shown}; remove them "
+            f"or lower the crop (search.crop_size, retrain.crop_size)")
+
+
 class FolderKind(DataKind):
     """Clean/HR image files per split, optionally LR files per scale (``FoundFiles``)."""
 
@@ -154,6 +164,7 @@ class FolderKind(DataKind):
             lr_sizes = [s for _, s in shapes_of(files, self.name, self.layout, bad)]
             lines.append(f"  LR x{scale}: {len(files)} files, {size_range(lr_sizes)}")
         problems = [f"{len(bad)} image(s) cannot be decoded; replace or delete them: " + "; ".join(bad)] if bad else []
+        problems += [p for p in [too_small(hr.get(SEARCH, []), opts.min_size)] if p]
         at_scales = self._scale_problems(found, hr, self._report_scales(found) if scales is None else scales,
                                          opts.modcrop)
         if scales is not None:
