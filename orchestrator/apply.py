@@ -6,6 +6,7 @@ The network comes from a trial's MLflow run (its ``networks/`` artifacts), a run
 """
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import torch
 from PIL import Image
 
 from orchestrator import tracking as tr
+from trials import metric_names as M
 from trials.data import read_image
 from trials.metrics import run_on_image
 from trials.pipeline import pick_device
@@ -41,7 +43,8 @@ def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:
     raise ValueError(f"{where} has networks for {have}; choose one with {ask}")
 
 
-def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, scratch: Path) -> Path:
+def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, scratch: Path,
+                 setting: str | None = None) -> Path:
     path = Path(source).expanduser()
     if path.is_file():
         return path
@@ -49,8 +52,41 @@ def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, 
         return choose(sorted(path.glob("network_*.pt")), wanted, str(path))
     uri = tracking_uri or tr.default_uri(Path("runs"), create=False)
     tr.check_reachable(uri, create=False)
-    chosen = choose(tr.run_networks(uri, source), wanted, f"MLflow run {source}")
-    return tr.download(uri, source, chosen, scratch)
+    run_id = trial_of(uri, source, wanted, setting)
+    chosen = choose(tr.run_networks(uri, run_id), wanted, f"MLflow run {run_id}")
+    return tr.download(uri, run_id, chosen, scratch)
+
+
+def trial_of(uri: str, run_id: str, wanted: dict[str, int], setting: str | None) -> str:
+    """``run_id`` itself, or for an ablation's parent run (the id its console prints) the best trial of
+    ``setting`` by mean test PSNR at the asked condition; without ``setting``, what there is to choose from."""
+    trials = tr.invocation_trials(uri, run_id)
+    if not trials:
+        return run_id
+    by_setting: dict[str, list] = {}
+    for trial in trials:
+        by_setting.setdefault(trial.data.tags[M.TAG_SETTING], []).append(trial)
+    if setting not in by_setting:
+        best_psnr = {name: max(test_psnr(r, wanted) for r in runs) for name, runs in by_setting.items()}
+        listed = "; ".join(f"{name} ({len(runs)} trial(s), best {best_psnr[name]:.2f} dB)"
+                           for name, runs in sorted(by_setting.items()))
+        what = f"has no finished trial of setting {setting!r}" if setting else "is an ablation's parent run"
+        raise ValueError(f"MLflow run {run_id} {what}; its settings: {listed}. Choose one with --setting NAME (its "
+                         f"best trial by mean test PSNR is taken), or pass a trial's run id (child runs of "
+                         f"{run_id} in the MLflow UI)")
+    best = max(by_setting[setting], key=lambda r: test_psnr(r, wanted))
+    print(f"{setting}: trial {best.info.run_id} (seed {best.data.tags.get(M.TAG_SEED, '?')}, mean test PSNR "
+          f"{test_psnr(best, wanted):.2f} dB), the best of {len(by_setting[setting])}", file=sys.stderr)
+    return best.info.run_id
+
+
+def test_psnr(run, wanted: dict[str, int]) -> float:
+    """A trial's mean test PSNR over its test sets, at the asked condition (every condition when none is)."""
+    task = TASKS.get(run.data.tags[M.TAG_TASK])
+    values = [value for key, value in run.data.metrics.items() if key.startswith(M.psnr(""))
+              and (parsed := task.parse_condition(key.removeprefix(M.psnr(""))))
+              and (not wanted or parsed[1] in wanted.values())]
+    return float(np.mean(values)) if values else float("-inf")
 
 
 def write_image(image: np.ndarray, path: Path) -> None:
@@ -65,7 +101,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if not image_path.is_file():
         raise ValueError(f"{image_path}: no such image")
     with tempfile.TemporaryDirectory() as scratch:
-        net, info = load_network(network_file(args.source, wanted, args.tracking_uri, Path(scratch)), device)
+        net, info = load_network(network_file(args.source, wanted, args.tracking_uri, Path(scratch), args.setting),
+                                 device)
     io = info["io"]
     image = read_image(image_path, color=io.in_channels == 3)
     with torch.no_grad():
@@ -80,7 +117,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("apply", help="restore your own image with a found, retrained network")
-    p.add_argument("source", help="MLflow run id of a trial, its run folder, or a network_*.pt file")
+    p.add_argument("source", help="MLflow run id of a trial (or of an ablation: with --setting), a run folder, or a "
+                   "network_*.pt file")
+    p.add_argument("--setting", help="with an ablation's run id: the setting whose best trial (mean test PSNR) "
+                   "to take")
     p.add_argument("image", help="the degraded image (noisy, low-resolution, ...)")
     p.add_argument("-o", "--output", required=True, help="where to write the restored image (PNG, ...)")
     for flag in condition_flags():

@@ -325,6 +325,8 @@ def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
               f"(table and report: its artifacts, {invocation.REPORT_FOLDER}/)")
     else:
         print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
+    print(f"Networks:    artifacts networks/ of each trial's run; on your image: {orchestrator()} apply {parent} "
+          f"IMAGE -o OUT --setting {plan.ablation.settings[-1].name} (its best trial)")
     print(f"Ray results: {plan.experiment_path}")
     print(f"Table again: {orchestrator()} table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
 

@@ -140,7 +140,8 @@ def _network(args: argparse.Namespace, scratch: Path):
     if not path.exists() and "/" not in args.network and not _looks_like_run_id(args.network):
         return None, None
     wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
-    return load_network(network_file(args.network, wanted, args.tracking_uri, scratch), pick_device(args.device))
+    return load_network(network_file(args.network, wanted, args.tracking_uri, scratch, args.setting),
+                        pick_device(args.device))
 
 
 def _looks_like_run_id(text: str) -> bool:
@@ -151,6 +152,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="score a network or a reference row on standard test sets")
     p.add_argument("network", help="saved network (network_*.pt, or one made by `import`), run folder, MLflow run "
                    "id of a trial, or a reference row's name (bicubic, noisy, nlm, rainy)")
+    p.add_argument("--setting", help="with an ablation's run id: the setting whose best trial (mean test PSNR) "
+                   "to score")
     p.add_argument("--test-data", metavar="DIR", help="folder holding the test sets (Set5/, BSD68/...); not needed "
                    "for --sets builtin")
     p.add_argument("--sets", required=True, help="test sets, comma-separated: Set5,Set14 / BSD68,Set12 / ...")

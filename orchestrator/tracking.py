@@ -170,6 +170,18 @@ def log_evaluation(uri: str, experiment: str, run_name: str, tags: dict[str, str
     return run_id
 
 
+def invocation_trials(uri: str, run_id: str) -> list:
+    """The finished trial runs (no reference rows) of an ablation's parent run; [] for any other run."""
+    c = client(uri)
+    try:
+        experiment = c.get_run(run_id).info.experiment_id
+    except Exception:  # noqa: BLE001 - an unknown run: run_networks says so
+        return []
+    children = c.search_runs([experiment], f"tags.`{PARENT_TAG}` = '{run_id}' and attributes.status = 'FINISHED'",
+                             max_results=10_000)
+    return [r for r in children if M.TAG_REFERENCE not in r.data.tags]
+
+
 def run_networks(uri: str, run_id: str) -> list[Path]:
     """The retrained networks a trial's run holds (artifact paths under ``networks/``)."""
     try:

@@ -307,6 +307,30 @@ def test_apply_restores_a_user_image_with_a_trial_s_network(lwas_smoke):
     assert mine == [f"network_sigma{s}" for s in (30, 50, 70)]  # the run's MLflow models
 
 
+def test_apply_takes_the_ablation_s_run_id_the_console_prints_with_a_setting(lwas_smoke):
+    """Issue 28: `apply PARENT_ID` was refused ("holds no retrained network"). Without --setting it lists the
+    settings; with one it takes that setting's best trial by mean test PSNR at the asked sigma."""
+    cwd, stdout = lwas_smoke
+    (parent,), children = child_runs(cwd)
+    clean = _gray_photo()
+    noisy = np.clip(clean + np.random.default_rng(1).normal(0, 30 / 255, clean.shape), 0, 1)
+    Image.fromarray(np.round(noisy * 255).astype(np.uint8)).save(cwd / "noisy30.png")
+    printed = printed_command(stdout, "Networks:")
+    assert f"apply {parent.info.run_id} IMAGE -o OUT --setting" in printed
+    listed = orchestrator(cwd, "apply", parent.info.run_id, "noisy30.png", "-o", "a.png", "--sigma", "30")
+    assert listed.returncode == 2 and "--setting NAME" in listed.stderr
+    assert all(name in listed.stderr for name in ("rsws", "basic", "lwas", "resl", "lwas_resl"))
+    chosen = orchestrator(cwd, "apply", parent.info.run_id, "noisy30.png", "-o", "a.png", "--sigma", "30",
+                          "--setting", "resl")
+    assert chosen.returncode == 0, chosen.stderr[-3000:]
+    resl = [r for r in children if r.data.tags[M.TAG_SETTING] == "resl"]
+    best = max(resl, key=lambda r: r.data.metrics[M.psnr("sigma30")])  # the built-in test set only
+    assert f"trial {best.info.run_id}" in chosen.stderr
+    direct = orchestrator(cwd, "apply", best.info.run_id, "noisy30.png", "-o", "b.png", "--sigma", "30")
+    assert direct.returncode == 0
+    assert (cwd / "a.png").read_bytes() == (cwd / "b.png").read_bytes()
+
+
 def _gray_photo() -> np.ndarray:
     return skimage.data.camera()[100:196, 150:278].astype(np.float32) / 255
 
