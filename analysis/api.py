@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis import render
 from analysis.paper import compare_with_paper, has_paper_table
-from analysis.report import write_report
+from analysis.report import SMOKE_BANNER, is_smoke, write_report
 from analysis.tables import TableLayout, resolve, summarize
 
 Format = Literal["md", "tex", "csv"]
@@ -32,9 +32,19 @@ def table_text(runs: pd.DataFrame, layout: TableLayout, fmt: Format = "md", comp
     if not has_paper_table(layout):
         return text + f"\n(The paper has no table for ablation '{layout.ablation}', task '{layout.task}'.)\n"
     comparison = compare_with_paper(summary, layout)
-    as_text = {"md": render.frame_to_markdown, "tex": render.frame_to_latex,
-               "csv": lambda f: f.to_csv(index=False)}[fmt]
-    return f"{text}\nAgainst the paper ({layout.table_id}; diff = ours - paper):\n\n{as_text(comparison)}"
+    if comparison.loc[comparison["metric"].isin(layout.metrics), "paper_mean"].isna().all():
+        return text + (f"\n(The paper's {layout.table_id} has no PSNR/SSIM at these conditions "
+                       f"({', '.join(layout.conditions)}): nothing to set beside ours.)\n")
+    if fmt == "csv":  # for a program: every metric in long form, params included
+        return f"{text}\n{comparison.to_csv(index=False)}"
+    as_text = {"md": lambda f: render.pipe_table(list(f.columns), f.values.tolist()), "tex": render.frame_to_latex}[fmt]
+    caveat = f"{SMOKE_BANNER}\n\n" if is_smoke(runs, layout) else ""
+    blocks = [f"{caveat}Against the paper ({layout.table_id}): each cell ours / paper / diff (ours - paper), "
+              f"means over seeds; --format csv gives every metric in long form."]
+    for metric in layout.metrics:
+        wide = render.comparison_wide(comparison, layout, metric)
+        blocks.append(f"{metric.upper()}\n\n{as_text(wide)}")
+    return text + "\n" + "\n\n".join(blocks) + "\n"
 
 
 def build_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,

@@ -1,6 +1,6 @@
 """A summary frame (``analysis.tables``) as Markdown, LaTeX (booktabs), CSV or Parquet.
 
-Text cells read 'mean ± std' (PSNR to 2 decimals with a 4-decimal std as in the paper, SSIM to 4); one seed
+Text cells read 'mean ± std', the std as precise as its mean (PSNR to 2 decimals, SSIM to 4); one seed
 gives the mean alone, no seed an en dash. A row with fewer seeds than expected carries a dagger. A cell whose
 row differs from the row it is compared with (Welch p < 0.05, ``analysis.significance``) ends in '*' (p < 0.01:
 '**'; a superscript in LaTeX); the caption names the pairs. In LaTeX the best mean of each column is bold:
@@ -21,7 +21,7 @@ from trials import metric_names as mn
 DAGGER = "†"
 BELOW_INPUT = "↓"
 EMPTY = "–"
-_DECIMALS = {"psnr": (2, 4), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0)}
+_DECIMALS = {"psnr": (2, 2), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0)}  # (mean, std): a std as precise as its mean
 _HIGHER_IS_BETTER = ("psnr", "ssim")
 
 

@@ -27,7 +27,7 @@ layout's fixed ``condition`` (e.g. x4) when it has one and the runs have it. Whe
 paper's stay (missing ones show as empty columns rather than vanishing).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,6 +80,14 @@ class TableLayout:
     # a setting the rows do not list (a sweep's): its (sort key, label), e.g. 'lam0.3' -> (0.3, 'λ = 0.3')
     describe_setting: Callable[[str], tuple[float, str]] = _plain_setting
     compare_derived_with: str | None = None  # the setting derived rows are tested against, e.g. 'lam0'
+
+    def only(self, settings: Iterable[str] | None) -> "TableLayout":
+        """The layout with only the rows of ``settings`` (an invocation's ``--settings``; None: all rows), so
+        a setting that was never asked for is no empty row, while an asked-for one without runs stays a † row."""
+        if settings is None or self.rows is None:
+            return self
+        wanted = set(settings)
+        return replace(self, rows=tuple(row for row in self.rows if row.setting in wanted))
 
 
 # --- resolving a layout against the runs -------------------------------------------------------------------

@@ -291,6 +291,11 @@ def layout(ablation: str, task: str):
     return find_ablation(ablation).layout(ablation, task)
 
 
+def plan_layout(plan: Plan):
+    """The table of this invocation: rows of the settings it runs (``--settings``), not of the whole ablation."""
+    return layout(plan.ablation.name, plan.task).only(None if plan.optuna_samples else plan.ablation.names())
+
+
 def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
     from analysis.api import table_text  # deferred (here and below): pandas and matplotlib load only for tables
     from analysis.load import load_runs  # deferred
@@ -304,7 +309,7 @@ def print_summary(plan: Plan, uri: str, parent: str, results) -> None:
     if runs.empty:
         print("no finished trials, so no table")
     else:
-        print(table_text(runs, layout(plan.ablation.name, plan.task), "md", expected_seeds=len(plan.seeds)))
+        print(table_text(runs, plan_layout(plan), "md", expected_seeds=len(plan.seeds)))
     return runs
 
 
@@ -313,7 +318,7 @@ def publish_report(plan: Plan, uri: str, parent: str, runs) -> None:
     if runs.empty:
         return
     try:
-        invocation.publish(uri, parent, runs, layout(plan.ablation.name, plan.task), len(plan.seeds))
+        invocation.publish(uri, parent, runs, plan_layout(plan), len(plan.seeds))
     except Exception as err:  # noqa: BLE001 - any failure of the report leaves the results as they are
         print(f"warning: the report could not be logged to the parent run ({type(err).__name__}: {err}); "
               f"`{orchestrator()} report {plan.ablation.name} --out DIR` writes it", file=sys.stderr)
@@ -352,9 +357,9 @@ def cmd_table(args: argparse.Namespace) -> int:
     table_layout = layout(args.ablation, args.task)  # an unknown ablation fails before the store is opened
     if args.list_invocations:
         return print_invocations(args)
-    runs, _ = load_for(args)
+    runs, _, settings = load_for(args)
     fmt = "tex" if args.format == "latex" else args.format
-    print(table_text(runs, table_layout, fmt, compare_paper=args.compare == "paper",
+    print(table_text(runs, table_layout.only(settings), fmt, compare_paper=args.compare == "paper",
                      expected_seeds=args.expected_seeds))
     return 0
 
@@ -366,7 +371,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     table_layout = layout(args.ablation, args.task)
     if args.list_invocations:
         return print_invocations(args)
-    runs, parent = load_for(args)
+    runs, parent, settings = load_for(args)
+    table_layout = table_layout.only(settings)
     uri = args.tracking_uri or default_uri()
     path = build_report(runs, table_layout, args.out, curves=load_curves(uri, runs),
                         genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=args.expected_seeds,
@@ -381,8 +387,8 @@ def default_uri() -> str:
 
 
 def load_for(args: argparse.Namespace):
-    """The runs of one invocation (parent run) of the ablation: ``--invocation ID``, else the latest; an
-    ablation run twice (a smoke run, then a paper run) never mixes in one table."""
+    """The runs of one invocation (parent run) of the ablation (``--invocation ID``, else the latest), its id
+    and the settings it ran; an ablation run twice (a smoke run, then a paper run) never mixes in one table."""
     from analysis.load import load_runs  # deferred
 
     uri = args.tracking_uri or default_uri()
@@ -400,7 +406,8 @@ def load_for(args: argparse.Namespace):
     print(f"invocation {invocation.describe_invocation(chosen)}"
           + (f"; {older} other(s): pass --invocation ID (`--list-invocations` lists them)" if older else ""),
           file=sys.stderr)
-    return runs, chosen.info.run_id
+    settings = chosen.data.params.get("settings")  # the invocation's --settings (older ones: not recorded)
+    return runs, chosen.info.run_id, settings.split(",") if settings else None
 
 
 def print_invocations(args: argparse.Namespace) -> int:

@@ -157,7 +157,21 @@ def test_table_text_formats(runs):
     assert table_text(runs, layout_for("lwas", "denoise"), "csv").startswith("setting,label,LWAS,ResL,n,complete")
     assert r"\begin{tabular}" in table_text(runs, layout_for("lwas", "denoise"), "tex", compare_paper=True)
     compared = table_text(runs, layout_for("lwas", "denoise"), "md", compare_paper=True)
-    assert "paper_mean" in compared and "29.1500" in compared
+    header, rule, *rows = [line for line in compared.split("PSNR\n\n")[1].splitlines() if line.startswith("|")]
+    assert "σ=30" in header and len(rows) >= 5  # beside ours: one row per method, one column per condition
+    basic = next(row for row in rows if "[LWAS no, ResL no]" in row)
+    ours, paper, diff = (float(v) for v in basic.split("|")[2].split(" / "))
+    assert paper == 29.15 and diff == pytest.approx(ours - paper, abs=0.011)
+    assert "paper_mean" in table_text(runs, layout_for("lwas", "denoise"), "csv", compare_paper=True)  # long form
+
+
+def test_the_comparison_carries_the_smoke_caveat_and_says_when_the_paper_has_no_such_cell(runs):
+    smoke = runs.assign(**{mn.TAG_PRESET: "smoke"})
+    assert "Smoke run" in table_text(smoke, layout_for("lwas", "denoise"), "md", compare_paper=True)
+    assert "Smoke run" not in table_text(runs, layout_for("lwas", "denoise"), "md", compare_paper=True)
+    renamed = runs.rename(columns={c: c.replace("sigma", "bsd68_sigma") for c in runs.columns if "sigma" in c})
+    text = table_text(renamed, layout_for("lwas", "denoise"), "md", compare_paper=True)
+    assert "has no PSNR/SSIM at these conditions" in text and " / " not in text
 
 
 def test_reference_rows_come_last_labelled_as_references_in_logging_order(runs):
@@ -223,3 +237,17 @@ def test_a_table_without_reference_rows_flags_nothing(runs):
     summary = summarize(runs, layout_for("lwas", "denoise"))
     assert not summary[[c for c in summary.columns if c.endswith("_below_input")]].to_numpy().any()
     assert "↓" not in table_text(runs, layout_for("lwas", "denoise"), "md")
+
+
+def test_an_invocation_of_some_settings_shows_only_those_rows_and_compares_nothing_absent(runs):
+    """Issue 28: `--settings basic` printed four empty † rows and a caption comparing rows without data."""
+    invocation = runs[runs[mn.TAG_SETTING] == "basic"]  # the runs of `--settings basic`
+    layout = layout_for("lwas", "denoise").only(["basic"])
+    summary, resolved = table(invocation, layout)
+    assert list(summary.setting) == ["basic"]
+    assert "Compared" not in table_text(invocation, layout, "md")
+    assert "Compared" in table_text(runs, layout_for("lwas", "denoise"), "md")
+    both = layout_for("lwas", "denoise").only(["basic", "resl"])  # resl was asked for, has no run: a † row
+    assert list(table(invocation, both)[0].setting) == ["basic", "resl"]
+    whole = layout_for("lwas", "denoise")
+    assert whole.only(None) is whole
