@@ -326,3 +326,19 @@ def test_a_resumed_trial_is_configured_as_the_recorded_invocation(tmp_path):
     plan = make_plan(resume.restore(args, given, str(tmp_path / "ray" / "first")))
     cfg = trial_config(plan.base, plan.ablation.settings[0], plan.seeds[0])
     assert plan.seeds == (1,) and cfg.task.sigmas == (30,) and cfg.retrain.iterations == 40
+
+
+def test_the_ablation_eta_counts_running_trials_so_it_does_not_jump_when_two_end_together():
+    """Issue 28: 17m -> 10m -> 13m -> 11m. Two trials of 60 s at a time, 6 in all; the clock is the test's."""
+    from orchestrator.progress import Ablation
+
+    now = [0.0]
+    ablation = Ablation(6, clock=lambda: now[0])
+    now[0] = 60.0
+    ablation.trial_finished(60.0)
+    first = ablation.eta_s([59.0])  # its partner is about to end
+    ablation.trial_finished(61.0)
+    now[0] = 61.0
+    second = ablation.eta_s([1.0])  # the third trial has just started
+    assert first == pytest.approx(second, rel=0.1)  # counted alone: 300 s, then 122 s
+    assert second == pytest.approx(120.0, rel=0.1)  # 4 trials left, two at a time, 60 s each
