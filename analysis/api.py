@@ -9,7 +9,7 @@ import pandas as pd
 from analysis import render
 from analysis.paper import compare_with_paper, has_paper_table
 from analysis.report import SMOKE_BANNER, is_smoke, write_report
-from analysis.tables import TableLayout, resolve, summarize
+from analysis.tables import TableLayout, metric_columns, resolve, summarize
 
 Format = Literal["md", "tex", "csv"]
 
@@ -45,6 +45,16 @@ def table_text(runs: pd.DataFrame, layout: TableLayout, fmt: Format = "md", comp
         wide = render.comparison_wide(comparison, layout, metric)
         blocks.append(f"{metric.upper()}\n\n{as_text(wide)}")
     return text + "\n" + "\n\n".join(blocks) + "\n"
+
+
+def summary_metrics(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> dict[str, float]:
+    """The table's means as flat metrics for the parent run, so the MLflow runs table and charts show results
+    at once: '<column>_mean.<setting>' (e.g. 'psnr_sigma30_mean.lwas'), a setting's metrics side by side."""
+    summary, layout = table(runs, layout, expected_seeds)
+    columns = [*metric_columns(layout), "params"]
+    return {f"{column}_mean.{row.setting}": float(row[f"{column}_mean"])
+            for _, row in summary.iterrows() for column in columns
+            if f"{column}_mean" in summary.columns and pd.notna(row[f"{column}_mean"])}
 
 
 def build_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,

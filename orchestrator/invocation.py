@@ -65,7 +65,7 @@ def provenance(uri: str, parent: str) -> dict[str, str]:
 
 def publish(uri: str, parent: str, runs, layout, expected_seeds: int) -> None:
     """Writes the report of the invocation's runs and logs it, tables and pictures included, to the parent."""
-    from analysis.api import build_report  # deferred: pandas and matplotlib load only for tables
+    from analysis.api import build_report, summary_metrics  # deferred: pandas and matplotlib load only for tables
     from analysis.load import best_seed_genotypes, load_curves  # deferred
 
     with tempfile.TemporaryDirectory() as folder:
@@ -73,6 +73,7 @@ def publish(uri: str, parent: str, runs, layout, expected_seeds: int) -> None:
                      genotypes=best_seed_genotypes(uri, runs, layout), expected_seeds=expected_seeds,
                      provenance=provenance(uri, parent))
         tr.client(uri).log_artifacts(parent, folder, artifact_path=REPORT_FOLDER)
+    tr.log_final_metrics(uri, parent, summary_metrics(runs, layout, expected_seeds))
 
 
 def invocations(uri: str, experiment: str) -> list:
@@ -95,7 +96,8 @@ def describe_invocation(run) -> str:
 
 
 def ui_link(uri: str, experiment_id: str, parent: str) -> str:
-    """Where the parent run opens in the MLflow UI (``mlflow ui`` serves a SQLite store on port 5000)."""
+    """Where the parent run opens in the MLflow UI (``mlflow ui`` serves a SQLite store on port 5000): its page
+    lists the table's means first; the UI's model-training view (3.x opens the GenAI one unless told)."""
     base = uri.rstrip("/") if uri.startswith("http") else f"http://127.0.0.1:{UI_PORT}"
-    return f"{base}/#/experiments/{experiment_id}/runs/{parent}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{parent}?workflowType=machine_learning"
 

@@ -24,6 +24,9 @@ from trials import metric_names as M
 from trials.saved_network import load_network
 
 PARENT_TAG = "mlflow.parentRunId"
+# The MLflow UI (3.x) opens an experiment by its kind: runs, metrics and models for model training; traces and
+# an assistant (GenAI mode) for others.
+EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 TRIAL_KEY = "trial_key"  # ablation/setting/seed: stable across retries and resumes
 TUNE_EXPERIMENT = "tune_experiment"  # on the parent run: which Ray Tune experiment it belongs to
 NETWORKS = "networks"  # artifact folder of a trial's retrained networks (trials.saved_network files)
@@ -124,10 +127,12 @@ def client(uri: str):
 def experiment_id(uri: str, name: str, artifact_root: Path | None) -> str:
     c = client(uri)
     experiment = c.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = (artifact_root / name).resolve().as_uri() if artifact_root else None
-    return c.create_experiment(name, artifact_location=location)
+    if experiment is None:
+        location = (artifact_root / name).resolve().as_uri() if artifact_root else None
+        experiment = c.get_experiment(c.create_experiment(name, artifact_location=location))
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:  # MLflow 3's UI opens others as GenAI
+        c.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
+    return experiment.experiment_id
 
 
 def parent_run(uri: str, exp_id: str, name: str, tags: dict[str, str], resume: bool) -> str:
@@ -159,15 +164,21 @@ def finish_parent(uri: str, run_id: str, status: str) -> None:
 def log_evaluation(uri: str, experiment: str, run_name: str, tags: dict[str, str], params: dict[str, object],
                    metrics: dict[str, float]) -> str:
     """One finished run outside any ablation (an `evaluate`): tags, params and final metrics; its id."""
-    from mlflow.entities import Metric  # deferred: as in ``client``
-
     c = client(uri)
     run_id = c.create_run(experiment_id(uri, experiment, artifact_root(uri)), tags=tags, run_name=run_name).info.run_id
     log_params(c, run_id, params)
-    now = int(time.time() * 1000)
-    c.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
+    log_final_metrics(uri, run_id, metrics)
     c.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def log_final_metrics(uri: str, run_id: str, metrics: dict[str, float]) -> None:
+    """Metrics with one value each (step 0), in batches of MLflow's limit."""
+    from mlflow.entities import Metric  # deferred: as in ``client``
+
+    now, items = int(time.time() * 1000), [(k, float(v)) for k, v in metrics.items()]
+    for start in range(0, len(items), 1000):
+        client(uri).log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in items[start:start + 1000]])
 
 
 def invocation_trials(uri: str, run_id: str) -> list:

@@ -187,6 +187,10 @@ def test_the_parent_run_is_the_ablations_home(lwas_smoke):
     assert params["command"].startswith("python -m orchestrator ablation lwas") and params["preset"] == "smoke"
     assert params["trials"] == "15" and params["seeds"] == "0,1,2"
     assert "Smoke preset" in tags["mlflow.note.content"] and len(tags[M.TAG_COMMIT]) == 40
+    assert client.get_experiment(parent.info.experiment_id).tags["mlflow.experimentKind"] == "custom_model_development"
+    for setting in ("rsws", "lwas_resl"):  # the table's means, for the runs table and charts
+        mine = [r.data.metrics[M.psnr("sigma50")] for r in children if r.data.tags[M.TAG_SETTING] == setting]
+        assert parent.data.metrics[f"{M.psnr('sigma50')}_mean.{setting}"] == pytest.approx(np.mean(mine))
     report = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {f"report/{name}" for name in ("table.md", "table.tex", "table.csv", "report.md", "report.html")} <= report
     assert any(path.endswith(".png") for path in report)
@@ -218,10 +222,18 @@ def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, 
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout_s=120)
-        url = f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}/artifacts"
+        link = printed_command((cwd / "console.txt").read_text(), "MLflow run of this ablation:").split()[0]
+        assert link.startswith("http://127.0.0.1:5000/")
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, headless=True, args=["--no-sandbox"])
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(link.replace(":5000/", f":{port}/"))  # the run page, as the console's link opens it
+            page.get_by_text("Model training", exact=True).first.wait_for(timeout=60_000)
+            # the table's means come first among the parent's metrics; no GenAI overview
+            page.get_by_text("psnr_sigma30_mean.lwas_resl", exact=True).first.wait_for(timeout=30_000)
+            assert page.get_by_text("Detect Issues").count() == 0
+            page.screenshot(path=str(cwd / "mlflow_parent_run_overview.png"))
+            url = f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}/artifacts"
             page.goto(url)
             page.get_by_text("report", exact=True).first.click(timeout=60_000)
             for name in ("table.md", "report.html", "report.md"):
