@@ -1,4 +1,4 @@
-"""Command line: `python -m orchestrator {space,config,data,search,apply,ablation,table,report}`.
+"""Command line: `python -m orchestrator {space,config,data,search,apply,export,evaluate,import,ablation,table,report}`.
 
 Every argument is checked, and the trial config built, before anything expensive starts. The commands that
 need Ray, MLflow or the analysis code live in ``orchestrator.commands``; ``apply`` in ``orchestrator.apply``.
@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from orchestrator import apply, commands, evaluate, imports
+from orchestrator import apply, commands, evaluate, export, imports
 from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
 from search_space import SPACES
 from trials.config import flatten
@@ -75,6 +75,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
 
     apply.register(sub)
+    export.register(sub)
     evaluate.register(sub)
     imports.register(sub)
     commands.register(sub)

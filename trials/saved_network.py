@@ -29,7 +29,12 @@ def save_network(path: Path, net: torch.nn.Module, genotype: Genotype, io: Netwo
 
 
 def load_network(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """(network in eval mode on ``device``, the file's description without the weights)."""
+    """(network in eval mode on ``device``, the file's description without the weights); an ONNX file that
+    ``onnx_network.export`` wrote runs on the CPU through ONNX Runtime."""
+    if Path(path).suffix.lower() == ".onnx":
+        from trials.onnx_network import load_onnx  # deferred: onnx loads only for ONNX files
+
+        return load_onnx(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear message

@@ -43,7 +43,7 @@ class UNet(nn.Module):
         h, w = x.shape[-2:]
         multiple = 2 ** (self.levels - 1)
         pad = (0, -w % multiple, 0, -h % multiple)
-        padded = F.pad(x, pad, mode="reflect") if any(pad) else x
+        padded = F.pad(x, pad, mode="reflect")  # always: a size test would be fixed at export (ONNX) size
         features, skips, index = self.head(padded), [], 0
         for level in range(self.levels - 1):
             features, index = self._stage(features, index, run_block)

@@ -1,0 +1,80 @@
+"""`export` (issue 30): every space's derived network as ONNX with dynamic height and width, checked by ONNX
+Runtime; `apply NET.onnx` gives the PNG `apply network.pt` gives; the DLSR authors' network exports too."""
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from orchestrator.cli import main
+from orchestrator.presets import preset_config
+from search_space import SPACES
+from trials.onnx_network import TOLERANCE, load_onnx
+from trials.saved_network import load_network, save_network
+from trials.tasks import TASKS
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BETA21 = DATA / "checkpoints" / "dlsr" / "RFDN_beta21_ps128_20210128_1000.pt"
+
+
+def random_network(tmp_path: Path, task: str, space: str, seed: int = 0) -> Path:
+    """A network of a genotype sampled from ``space`` (its weights as initialised), saved as a trial saves one."""
+    cfg = preset_config("smoke", task, {"space.name": space})
+    task_impl = TASKS.get(task)
+    condition = task_impl.conditions(cfg.task)[0]
+    io = task_impl.io(cfg.task, condition)
+    genotype = SPACES.get(space).sample(cfg.space, random.Random(seed))
+    net = SPACES.get(space).network(genotype, io, 8)
+    return save_network(tmp_path / f"network_{space}.pt", net, genotype, io, 8, task, condition)
+
+
+def odd_image(path: Path, channels: int) -> Path:
+    pixels = np.random.default_rng(0).integers(0, 256, (45, 67, channels)[: 3 if channels == 3 else 2],
+                                               dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.mark.parametrize(("task", "space"), [("denoise", "hinas"), ("sr", "dlsr"), ("derain", "autoderain")])
+def test_every_space_exports_and_apply_gives_the_same_png_from_onnx(tmp_path, capsys, task, space):
+    network = random_network(tmp_path, task, space)
+    onnx_file = tmp_path / "net.onnx"
+    assert main(["export", str(network), "-o", str(onnx_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "dynamic height and width" in printed and float(printed.split("max |diff| ")[1].split()[0]) <= TOLERANCE
+    _, info = load_network(network)
+    net, described = load_onnx(onnx_file)
+    assert described["genotype"] == info["genotype"] and described["io"] == info["io"]
+    assert (described["task"], described["condition"], described["width"]) == (task, info["condition"], 8)
+    image = odd_image(tmp_path / "in.png", info["io"].in_channels)  # odd sides, neither of the check sizes
+    for tile in ([], ["--tile", "32"]):
+        assert main(["apply", str(network), str(image), "-o", str(tmp_path / "torch.png"), *tile]) == 0
+        assert main(["apply", str(onnx_file), str(image), "-o", str(tmp_path / "onnx.png"), *tile]) == 0
+        torch_png, onnx_png = (np.asarray(Image.open(tmp_path / f)) for f in ("torch.png", "onnx.png"))
+        assert torch_png.shape == onnx_png.shape
+        # float sums in another order can move a value sitting on a rounding edge by one level, no more
+        assert np.abs(torch_png.astype(int) - onnx_png.astype(int)).max() <= 1
+        assert (torch_png != onnx_png).mean() < 1e-3
+
+
+def test_bad_export_requests_are_one_clear_error(tmp_path, capsys):
+    network = random_network(tmp_path, "denoise", "hinas")
+    assert main(["export", str(network), "-o", str(tmp_path / "net.pt")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
+    foreign = tmp_path / "foreign.onnx"
+    foreign.write_bytes(b"not onnx")
+    assert main(["apply", str(foreign), str(odd_image(tmp_path / "in.png", 1)), "-o", str(tmp_path / "o.png")]) == 2
+    assert "not a readable ONNX file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not BETA21.is_file(), reason=f"the DLSR authors' checkpoint is not at {BETA21} (../shared/data)")
+def test_the_dlsr_authors_network_exports_and_its_onnx_output_matches_torch(tmp_path, capsys):
+    imported = tmp_path / "dlsr_authors.pt"
+    assert main(["import", "dlsr", str(BETA21), "-o", str(imported)]) == 0
+    assert main(["export", str(imported), "-o", str(tmp_path / "beta21.onnx")]) == 0
+    printed = capsys.readouterr().out
+    assert float(printed.split("max |diff| ")[1].split()[0]) <= TOLERANCE
+    net, info = load_onnx(tmp_path / "beta21.onnx")
+    assert info["io"].scale == 2 and info["genotype"].space == "dlsr"
