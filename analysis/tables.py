@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.schema import FINISHED, conditions_in
+from analysis.schema import FINISHED, PARAM_PREFIX, conditions_in
 from analysis.significance import marker_legend, seed_tests
 from trials import metric_names as mn
 from trials.data.kinds import set_rank
@@ -42,7 +42,7 @@ from trials.data.kinds import set_rank
 METRICS = ("psnr", "ssim")
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
-                mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)"}
+                mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)", mn.LATENCY_MS: "Latency (ms)"}
 ParseCondition = Callable[[str], tuple[str | None, int] | None]  # 'set5_x4' -> ('set5', 4); None: not one
 
 
@@ -197,8 +197,18 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     summary = pd.concat([head, body.drop(columns="n").reset_index(drop=True)], axis=1)
     pairs = compared_pairs(rows)
     summary["compare_with"] = [pairs.get(r.setting) for r in rows]
-    summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds, protocol=one_protocol(chosen))
+    summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds, protocol=one_protocol(chosen),
+                         latency=latency_devices(chosen) if mn.LATENCY_MS in layout.extras else None)
     return _with_below_input(summary, layout, input_row(chosen, rows))
+
+
+def latency_devices(runs: pd.DataFrame) -> str | None:
+    """Where the latencies were measured ('cpu, 1 thread'), each device once; None where no run says."""
+    devices = runs.get(PARAM_PREFIX + "device_resolved", pd.Series(dtype=object))
+    threads = runs.get(PARAM_PREFIX + "torch_threads", pd.Series(dtype=object)).reindex(devices.index)
+    found = sorted({f"{d}, {t} thread{'s' if str(t) != '1' else ''}" if pd.notna(t) and str(d) == "cpu" else str(d)
+                    for d, t in zip(devices, threads, strict=True) if pd.notna(d)})
+    return " / ".join(found) or None
 
 
 def one_protocol(runs: pd.DataFrame) -> str | None:
@@ -304,6 +314,11 @@ def caption(layout: TableLayout, expected_seeds: int, summary: pd.DataFrame | No
     text = f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
     note = below_input_note(summary) if summary is not None else ""
     text = f"{text} {note}" if note else text
+    latency = summary.attrs.get("latency") if summary is not None else None
+    if latency:
+        height, width = mn.LATENCY_INPUT
+        text += (f" Latency: median ms of {mn.LATENCY_REPEATS} forward passes of a {height}x{width} input, measured "
+                 f"on {latency}.")
     protocol = summary.attrs.get("protocol") if summary is not None else None
     return f"{text} Scored: {protocol}." if protocol else text
 

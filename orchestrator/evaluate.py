@@ -12,10 +12,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
 from orchestrator import tracking as tr
 from orchestrator.apply import condition_flags, network_file
 from orchestrator.arguments import parse_overrides
 from trials import metric_names as M
+from trials.complexity import latency_ms
 from trials.config import TrialConfig, default_config, flatten, with_overrides
 from trials.data import DATA_KINDS
 from trials.pipeline import pick_device
@@ -129,6 +132,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for condition, values in conditions.items():
             print(f"  {DATA_KINDS.get(name).label if name in DATA_KINDS else name:10s} {condition:10s} "
                   f"PSNR {values['psnr']:.2f} dB  SSIM {values['ssim']:.4f}")
+    if net is not None:
+        height, width = M.LATENCY_INPUT
+        device = next(net.parameters()).device
+        print(f"  latency {latency_ms(net, info['io'].in_channels):.1f} ms (median of {M.LATENCY_REPEATS} passes "
+              f"of a {height}x{width} input on {device}, {torch.get_num_threads()} threads)")
     if run_id:
         print(f"MLflow run {run_id} (experiment {EXPERIMENT})", file=sys.stderr)
     return 0

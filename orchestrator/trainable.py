@@ -73,7 +73,7 @@ class TuneHooks(TrialHooks):
 
     def prepared(self, datasets: list[dict[str, str]], device) -> None:
         self.run.log_inputs(datasets)
-        self.run.log_params({"device_resolved": str(device)})
+        self.run.log_params({"device_resolved": str(device), "torch_threads": str(torch.get_num_threads())})
 
     def search_epoch(self, metrics: dict, run_dir: Path) -> None:
         epoch = metrics["epoch"]

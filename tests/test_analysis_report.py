@@ -67,7 +67,7 @@ def test_the_report_lists_each_compared_row_with_diff_p_and_seeds(runs, report):
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells == ["HiNAS [LWAS yes, ResL yes]", "HiNAS [LWAS no, ResL no]", "σ=70 PSNR", f"{diff:+.4f}",
                      f"{p:.3g}", "3", "3"]
-    assert sum(x.startswith("| ") for x in section.splitlines()) == 1 + 4 * 6  # header + 4 pairs x 6 columns
+    assert sum(x.startswith("| ") for x in section.splitlines()) == 1 + 4 * 8  # header + 4 pairs x (6 + 2 cost)
 
 
 def test_ours_paper_diff_is_one_wide_table_per_metric(runs, report):

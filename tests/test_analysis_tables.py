@@ -64,10 +64,12 @@ def test_rows_and_columns_in_paper_order(runs):
     assert list(summary.LWAS) == ["-", "no", "yes", "no", "yes"] and list(summary.ResL) == ["-", "no", "no",
                                                                                           "yes", "yes"]
     means = [c for c in summary.columns if c.endswith("_mean") and c != "params_mean"]
-    assert means == [f"{m}_{c}_mean" for c in SIGMAS for m in ("psnr", "ssim")]
+    deploy = [mn.MULT_ADDS_G, mn.LATENCY_MS]  # beyond the paper's columns: what running the network costs
+    assert means == [f"{m}_{c}_mean" for c in SIGMAS for m in ("psnr", "ssim")] + [f"{c}_mean" for c in deploy]
     header = render.headers(layout)
     assert header[:5] == ["Method", "LWAS", "ResL", "n", "Params (M)"]
-    assert header[5:] == [f"σ={s} {m}" for s in (30, 50, 70) for m in ("PSNR", "SSIM")]
+    assert header[5:] == [f"σ={s} {m}" for s in (30, 50, 70) for m in ("PSNR", "SSIM")] + ["Mult-Adds (G)",
+                                                                                          "Latency (ms)"]
     sr = layout_for("lwas", "sr")
     assert sr.conditions == ("set5_x4", "set14_x4", "bsd100_x4", "urban100_x4")
 
@@ -132,7 +134,7 @@ def test_lambda_rows_are_sorted_values_and_cost_columns_exist():
     assert list(summary.setting) == ["lam0", "lam0.3", "lam0.6", "lam1.0"]
     assert list(summary.label)[1] == "λ = 0.3"
     sharing = layout_for("cellsharing", "denoise")
-    assert sharing.extras == (mn.SEARCH_GPU_HOURS, mn.PEAK_MEMORY_MB)
+    assert sharing.extras == (mn.SEARCH_GPU_HOURS, mn.PEAK_MEMORY_MB, mn.MULT_ADDS_G, mn.LATENCY_MS)
 
 
 def test_builtin_sr_conditions_come_from_the_columns():
@@ -251,3 +253,11 @@ def test_an_invocation_of_some_settings_shows_only_those_rows_and_compares_nothi
     assert list(table(invocation, both)[0].setting) == ["basic", "resl"]
     whole = layout_for("lwas", "denoise")
     assert whole.only(None) is whole
+
+
+def test_the_caption_names_where_latency_was_measured(runs):
+    measured = runs.assign(**{"param.device_resolved": "cpu", "param.torch_threads": "2"})
+    text = table_text(measured, layout_for("lwas", "denoise"), "md")
+    assert "Latency: median ms of 5 forward passes of a 256x256 input, measured on cpu, 2 threads." in text
+    assert "Latency (ms)" in text
+    assert "Latency: median" not in table_text(runs, layout_for("lwas", "denoise"), "md")  # nothing recorded

@@ -129,7 +129,7 @@ def architecture(genotype: dict) -> dict:
 def trained_scores(metrics: dict) -> dict:
     """Final metrics without timings, memory and complexity (counted after the first recording)."""
     return {k: v for k, v in metrics.items()
-            if k not in TIMING and not k.startswith((M.MULT_ADDS_G, M.PARAMS_M + "_"))}
+            if k not in TIMING and not k.startswith((M.MULT_ADDS_G, M.PARAMS_M + "_", M.LATENCY_MS))}
 
 
 def test_same_numbers_as_before_the_registries(smoke_run):
@@ -150,11 +150,12 @@ def test_same_numbers_as_before_the_registries(smoke_run):
     expected = json.loads((golden / "metrics.json").read_text())
     summary = json.loads((run_dir / "search.json").read_text())
     expected_summary = json.loads((golden / "search.json").read_text())
-    complexity = {k for k in metrics if k.startswith((M.MULT_ADDS_G, M.PARAMS_M + "_"))}  # counted since
+    complexity = {k for k in metrics if k.startswith((M.MULT_ADDS_G, M.PARAMS_M + "_", M.LATENCY_MS))}  # since
     memory = {M.PEAK_RSS_MB, M.PEAK_CUDA_MB} & metrics.keys()  # split from peak_memory_mb since
     metrics = {k: v for k, v in metrics.items() if k not in memory}
     assert metrics.keys() - complexity == expected.keys()
-    assert metrics[M.MULT_ADDS_G] > 0 and len(complexity) == 1 + 2 * len(TASKS.get(cfg.task.name).conditions(cfg.task))
+    assert metrics[M.MULT_ADDS_G] > 0 and metrics[M.LATENCY_MS] > 0
+    assert len(complexity) == 2 + 3 * len(TASKS.get(cfg.task.name).conditions(cfg.task))
     assert expected_summary.keys() <= summary.keys()
     ours, ours_summary = trained_scores(metrics), searched_scores({k: summary[k] for k in expected_summary})
     recording = recording_for(golden, ours_summary)

@@ -8,10 +8,14 @@ SR papers quote Mult-Adds at a 1280x720 output (``output_size``), so the input i
 
 import copy
 import math
+import statistics
+import time
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from trials.metric_names import LATENCY_INPUT, LATENCY_REPEATS
 
 HD_OUTPUT = (720, 1280)  # (height, width) of the output that Mult-Adds are quoted at
 
@@ -29,3 +33,23 @@ def mult_adds(net: nn.Module, in_channels: int, size: tuple[int, int]) -> int:
     with counter, torch.no_grad():
         meta(x)
     return counter.get_total_flops() // 2
+
+
+def latency_ms(net: nn.Module, in_channels: int, size: tuple[int, int] = LATENCY_INPUT,
+               repeats: int = LATENCY_REPEATS) -> float:
+    """Measured, not estimated: the median wall time (ms) of one forward pass on a 1 x in_channels x size
+    input, on the net's device with the threads torch has, after one warm-up pass; on a GPU each pass is
+    synchronised, so the time is the kernels' and not their launch."""
+    device = next(net.parameters()).device
+    x = torch.rand(1, in_channels, *size, generator=torch.Generator().manual_seed(0)).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    times = []
+    with torch.no_grad():
+        for i in range(repeats + 1):
+            sync()
+            start = time.perf_counter()
+            net(x)
+            sync()
+            if i:  # the first pass warms caches and kernels up
+                times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)

@@ -15,6 +15,9 @@ PEAK_MEMORY_MB = "peak_memory_mb"  # the tables' search memory: PEAK_CUDA_MB on 
 PEAK_RSS_MB = "peak_rss_mb"  # peak resident memory of the trial's process during the search
 PEAK_CUDA_MB = "peak_cuda_mb"  # peak CUDA memory allocated by PyTorch during the search (GPU trials only)
 INFERENCE_MS = "inference_ms_per_image"
+LATENCY_MS = "latency_ms"  # median ms of LATENCY_REPEATS forward passes of a LATENCY_INPUT input (measured)
+LATENCY_INPUT = (256, 256)  # (height, width) of the input latency is measured at, every task (SR: x s out)
+LATENCY_REPEATS = 5  # timed forward passes after one warm-up
 
 # per-epoch search metrics (MLflow step = epoch)
 TRAIN_LOSS = "train_loss"

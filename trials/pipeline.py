@@ -159,13 +159,14 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
 
 def final_metrics(state: dict) -> dict[str, float]:
     results = list(state["retrain"]["results"].values())
-    per_network = (M.PARAMS_M + "_", M.MULT_ADDS_G + "_")
+    per_network = (M.PARAMS_M + "_", M.MULT_ADDS_G + "_", M.LATENCY_MS + "_")
     metrics = {k: v for r in results for k, v in r.items() if k.startswith(("psnr_", "ssim_", *per_network))}
     summary, first = state["summary"], results[0]
     metrics.update({
         M.PARAMS_M: first[M.PARAMS_M],  # the first condition's network (also per condition above)
         M.MULT_ADDS_G: first.get(M.MULT_ADDS_G, float("nan")),  # nan: retrained before Mult-Adds were counted
         M.INFERENCE_MS: float(np.mean([r[M.INFERENCE_MS] for r in results])),
+        M.LATENCY_MS: first.get(M.LATENCY_MS, float("nan")),  # nan: retrained before latency was measured
         M.SEARCH_TIME_S: summary["search_time_s"],
         M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
         M.PEAK_MEMORY_MB: summary["peak_memory_mb"],

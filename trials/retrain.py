@@ -8,7 +8,7 @@ import torch
 
 from search_space import SPACES, Genotype, count_parameters
 from trials import metric_names as M
-from trials.complexity import mult_adds
+from trials.complexity import latency_ms, mult_adds
 from trials.config import TrialConfig, retrain_input_crop
 from trials.data import ImageSet, PatchSampler
 from trials.device import autocast, full_precision, to_device
@@ -134,7 +134,8 @@ def protocol_summary(cfg: TrialConfig) -> str:
 
 def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) -> dict[str, float]:
     """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
-    parameters (M) and Mult-Adds (G, at the task's size: a 1280x720 output, deraining 256x256)."""
+    parameters (M), Mult-Adds (G, at the task's size: a 1280x720 output, deraining 256x256) and latency (ms,
+    measured at a 256x256 input)."""
     task, out = TASKS.get(cfg.task.name), {}
     io = task.io(cfg.task, condition)
     results = network_evaluations(net, cfg, work.test_sets, condition, cfg.retrain.eval_tile)
@@ -144,7 +145,8 @@ def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) ->
     out[M.INFERENCE_MS] = 1000 * sum(r.seconds_per_image for r in results.values()) / len(results)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
     out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, task.complexity_input(cfg.task, condition)) / 1e9
-    for metric in (M.PARAMS_M, M.MULT_ADDS_G):
+    out[M.LATENCY_MS] = latency_ms(net, io.in_channels)
+    for metric in (M.PARAMS_M, M.MULT_ADDS_G, M.LATENCY_MS):
         out[M.per_condition(metric, task.condition_key(condition))] = out[metric]
     return out
 

@@ -13,7 +13,7 @@ from trials import metric_names as M
 SPACE, METHOD = "autoderain", "mdarts"
 DARTS, RSWS, FIXED, HINAS = "darts", "rsws", "fixed", "hinas"
 DERAIN = "derain"
-COST = (M.MULT_ADDS_G, M.SEARCH_TIME_S, M.PEAK_MEMORY_MB)
+COST = (M.MULT_ADDS_G, M.LATENCY_MS, M.SEARCH_TIME_S, M.PEAK_MEMORY_MB)
 
 
 # --- presets ----------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from trials import metric_names as M
 SPACE, METHOD, RSWS, HINAS = "dlsr", "dlsr", "rsws", "hinas"
 SR = "sr"
 SCALES = "2,3,4"
-SEARCH_COST = (M.MULT_ADDS_G, M.SEARCH_TIME_S, M.PEAK_MEMORY_MB)
+SEARCH_COST = (M.MULT_ADDS_G, M.LATENCY_MS, M.SEARCH_TIME_S, M.PEAK_MEMORY_MB)
 
 
 # --- presets ----------------------------------------------------------------------------------------------

@@ -185,20 +185,21 @@ _WIDTH_ROWS = (Row("ws", "HiNAS-ws"), Row("w40", "HiNAS-w40", compare_with="ws")
                Row("wm", "HiNAS-wm", compare_with="ws"))
 _SSIM_ROWS = (Row("mse", "HiNAS* (MSE)"), Row("mse_ssim", "HiNAS** (MSE + l_ssim)", compare_with="mse"))
 _SHARING_ROWS = (Row("eq6", "HiNAS", ("no",)), Row("eq5", "HiNAS", ("yes",), compare_with="eq6"))
-_COST = (M.SEARCH_GPU_HOURS, M.PEAK_MEMORY_MB)
+_DEPLOY = (M.MULT_ADDS_G, M.LATENCY_MS)  # what running the found network costs, beyond the paper's columns
+_COST = (M.SEARCH_GPU_HOURS, M.PEAK_MEMORY_MB, *_DEPLOY)
 _LWAS_MARKS, _SHARING_MARKS = ("LWAS", "ResL"), ("cell sharing",)
 
 # (ablation, task) -> the paper's table: id, title, rows, conditions, marks, extras, fixed condition (scale)
 PAPER_TABLES = {
     ("lwas", DENOISE): ("table1", "Effects of LWAS and ResL, denoising (Table 1)", _LWAS_ROWS,
-                        _sigmas(30, 50, 70), _LWAS_MARKS, (), None),
+                        _sigmas(30, 50, 70), _LWAS_MARKS, _DEPLOY, None),
     ("lwas", SR): ("table2", "Effects of LWAS and ResL, x4 SR (Table 2)", _LWAS_ROWS,
-                   _sr(4, "set5", "set14", "bsd100", "urban100"), _LWAS_MARKS, (), 4),
-    ("width", DENOISE): ("table3", "Width search settings (Table 3)", _WIDTH_ROWS, _sigmas(30), (), (), None),
+                   _sr(4, "set5", "set14", "bsd100", "urban100"), _LWAS_MARKS, _DEPLOY, 4),
+    ("width", DENOISE): ("table3", "Width search settings (Table 3)", _WIDTH_ROWS, _sigmas(30), (), _DEPLOY, None),
     ("ssim", DENOISE): ("table4", "Benefit of the l_ssim loss, denoising (Table 4)", _SSIM_ROWS,
-                        _sigmas(30, 50, 70), (), (), None),
+                        _sigmas(30, 50, 70), (), _DEPLOY, None),
     ("ssim", SR): ("table5", "Benefit of the l_ssim loss, x4 SR (Table 5)", _SSIM_ROWS,
-                   _sr(4, "set5", "bsd100", "urban100"), (), (), 4),
+                   _sr(4, "set5", "bsd100", "urban100"), (), _DEPLOY, 4),
     ("cellsharing", DENOISE): ("table8", "Cell sharing, denoising (Table 8)", _SHARING_ROWS,
                                _sigmas(30, 50, 70), _SHARING_MARKS, _COST, None),
     ("cellsharing", SR): ("table9", "Cell sharing, x2 SR (Table 9)", _SHARING_ROWS,
@@ -218,7 +219,7 @@ def layout(ablation: str, task: str) -> TableLayout:
         return task_layout(task, table_id=table_id, title=title, rows=rows, conditions=conditions,
                            mark_columns=marks, extras=extras, condition=condition, **common)
     rows, marks = _ROWS_BY_ABLATION[ablation]
-    extras = _COST if ablation == "cellsharing" else ()
+    extras = _COST if ablation == "cellsharing" else _DEPLOY
     sweep_baseline = lambda_setting(0.0) if ablation == "lambda" else None  # each lambda against MSE alone
     return task_layout(task, table_id=f"{ablation}_{task}", title=f"Ablation '{ablation}', {task}", rows=rows,
                        mark_columns=marks, extras=extras, compare_derived_with=sweep_baseline, **common)
