@@ -121,6 +121,7 @@ def artifact_root(uri: str) -> Path | None:
 def client(uri: str):
     from mlflow import MlflowClient  # deferred: MLflow loads only in processes that log or read runs
 
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # "Creating initial ... tables" lines
     return MlflowClient(tracking_uri=uri)
 
 
@@ -304,6 +305,7 @@ class TrialRun:
     def log_inputs(self, datasets: list[dict[str, str]]) -> None:
         """Each data set as an MLflow dataset input (name, digest, source; context train or test), once."""
         from mlflow.entities import Dataset, DatasetInput, InputTag  # deferred: as above
+        from mlflow.exceptions import MlflowException  # deferred: as above
 
         run = self.client.get_run(self.run_id)
         logged = {(d.dataset.name, d.dataset.digest) for d in (run.inputs.dataset_inputs if run.inputs else [])}
@@ -311,8 +313,18 @@ class TrialRun:
                                      profile=json.dumps({"images": int(d["images"])})),
                              tags=[InputTag("mlflow.data.context", d["context"])])
                 for d in datasets if (d["name"], d["digest"]) not in logged]
-        if todo:
-            self.client.log_inputs(self.run_id, datasets=todo)
+        for attempt in range(3):
+            try:
+                if todo:
+                    self.client.log_inputs(self.run_id, datasets=todo)
+                return
+            except MlflowException as err:
+                # Two trials logging the same new data set at once: the SQLite store inserts the experiment's
+                # dataset row twice and the second insert fails (UNIQUE constraint); the row now exists, so
+                # the same call succeeds when repeated.
+                if "UNIQUE constraint failed" not in str(err) or attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     @contextlib.contextmanager
     def system_metrics(self, interval_s: float = 10.0):

@@ -49,12 +49,16 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
     logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "wrote the experiment state" lines
     # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Ray's own INFO lines (its dashboard URL, in ANSI colours) repeat what the console prints itself.
+    quiet = {"log_to_driver": True, "logging_level": logging.WARNING}
     if address:
-        context = ray.init(address=address, log_to_driver=True)
+        context = ray.init(address=address, **quiet)
     else:
         watchdog.start(os.getpid())  # a SIGKILLed driver would leave two of Ray's agents running
-        context = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host=dashboard_host,
-                           log_to_driver=True)
+        # Token authentication, Ray's default for a local instance, stated, so Ray does not warn that it chose
+        # it; the console says where the dashboard's token is (commands.dashboard_token_hint).
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        context = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host=dashboard_host, **quiet)
     url = context.dashboard_url or ""
     return url if not url or url.startswith("http") else f"http://{url}"
 
