@@ -30,16 +30,30 @@ def _annotate(ax, values: np.ndarray) -> None:
 
 
 # --- runs ---------------------------------------------------------------------------------------------------
-def plot_tradeoff(runs: pd.DataFrame, condition: str, out_path: str | Path, title: str = "") -> Path:
-    """PSNR at ``condition`` against parameters (M), one point per run, one colour per setting (Fig. 14)."""
+AXIS_LABELS = {mn.PARAMS_M: "parameters (M)", mn.MULT_ADDS_G: "Mult-Adds (G)",
+               mn.LATENCY_MS: f"latency (ms, {mn.LATENCY_INPUT[0]}x{mn.LATENCY_INPUT[1]} input)"}
+
+
+def plot_tradeoff(runs: pd.DataFrame, condition: str, out_path: str | Path, title: str = "",
+                  x: str = mn.PARAMS_M) -> Path:
+    """PSNR at ``condition`` against ``x`` (parameters, Mult-Adds or latency), one point per run, one colour
+    per setting, as the HiNAS paper's Fig. 14; reference rows (degraded input, a classical method, imported
+    networks), which have no such cost, are dashed lines at their mean PSNR."""
     column = mn.psnr(condition)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    data = runs.dropna(subset=[mn.PARAMS_M, column]) if column in runs.columns else runs.iloc[0:0]
+    if column not in runs.columns or x not in runs.columns:
+        runs = runs.iloc[0:0].reindex(columns=[*runs.columns, column, x])
+    references = runs[runs.get(mn.TAG_REFERENCE, pd.Series(index=runs.index, dtype=object)).notna()]
+    data = runs.drop(index=references.index).dropna(subset=[x, column])
     for setting, group in data.groupby(mn.TAG_SETTING, sort=False):
-        ax.scatter(group[mn.PARAMS_M], group[column], label=setting, s=36, alpha=0.85)
-    ax.set_xlabel("parameters (M)")
+        ax.scatter(group[x], group[column], label=setting, s=36, alpha=0.85)
+    for _, group in references.dropna(subset=[column]).groupby(mn.TAG_SETTING, sort=False):
+        ax.axhline(group[column].mean(), linestyle="--", linewidth=1, color="0.45")
+        ax.annotate(str(group[mn.TAG_REFERENCE].iloc[0]), (0.01, group[column].mean()), fontsize=7, color="0.3",
+                    xycoords=("axes fraction", "data"), va="bottom")
+    ax.set_xlabel(AXIS_LABELS.get(x, x))
     ax.set_ylabel(f"PSNR (dB), {condition}")
-    ax.set_title(title or f"accuracy against parameters ({condition})")
+    ax.set_title(title or f"accuracy against {AXIS_LABELS.get(x, x).split(' (')[0]} ({condition})")
     ax.grid(alpha=0.3)
     if not data.empty:
         ax.legend(title="setting", fontsize=8)

@@ -46,6 +46,11 @@ def write_pictures(runs: pd.DataFrame, layout: TableLayout, out_dir: Path, curve
     """Trade-off per condition, search curves when given, one architecture figure per named genotype."""
     pictures = {f"PSNR against parameters, {c}": plots.plot_tradeoff(runs, c, out_dir / f"tradeoff_{c}.png")
                 for c in layout.conditions}
+    if layout.conditions:  # the run-level cost is its first condition's network's
+        first = layout.conditions[0]
+        for x, name in ((mn.LATENCY_MS, "latency"), (mn.MULT_ADDS_G, "mult_adds")):
+            pictures[f"PSNR against {plots.AXIS_LABELS[x].split(' (')[0]}, {first}"] = plots.plot_tradeoff(
+                runs, first, out_dir / f"tradeoff_{name}_{first}.png", x=x)
     if curves is not None and not curves.empty:
         pictures["search curves"] = plots.plot_curves(curves, out_dir / "curves_val_psnr.png", mn.VAL_PSNR)
     for name, entry in (genotypes or {}).items():

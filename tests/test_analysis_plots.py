@@ -69,3 +69,33 @@ def test_report_folder(tmp_path):
         assert (tmp_path / name).exists() and name in text, name
     html = (tmp_path / "report.html").read_text()
     assert '<img src="genotype_lwas_seed_0.png"' in html and "<table>" in html
+
+
+def test_the_latency_and_mult_adds_tradeoffs_show_one_colour_per_row_and_references_as_lines(tmp_path, monkeypatch):
+    """Issue 30: PSNR against latency and against Mult-Adds, one point per trial, references marked."""
+    import matplotlib.pyplot as plt
+
+    layout = layout_for("lwas", "denoise")
+    runs = synthetic_runs(3, layout)
+    condition = layout.conditions[0]
+    noisy = pd.DataFrame({"run_id": ["n0", "n1"], "setting": "reference-noisy", "seed": ["0", "1"],
+                          "reference": "noisy input", "status": "FINISHED", "ablation": "lwas", "task": "denoise",
+                          f"psnr_{condition}": [18.5, 18.6]})
+    with_reference = pd.concat([runs, noisy], ignore_index=True)
+    drawn, save = {}, plots._save
+
+    def keep_axes(fig, path):
+        drawn[str(path)] = fig.axes[0]
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", keep_axes)
+    report = build_report(with_reference, layout, tmp_path / "report")
+    latency = drawn[str(tmp_path / "report" / f"tradeoff_latency_{condition}.png")]
+    assert latency.get_xlabel().startswith("latency (ms")
+    assert len(latency.collections) == runs["setting"].nunique()  # one colour (scatter) per searched row
+    assert sum(len(c.get_offsets()) for c in latency.collections) == len(runs)  # one point per trial
+    lines = [line for line in latency.get_lines() if line.get_linestyle() == "--"]
+    assert len(lines) == 1 and lines[0].get_ydata()[0] == pytest.approx(18.55)  # the reference, at its mean
+    assert _is_png(tmp_path / "report" / f"tradeoff_mult_adds_{condition}.png")
+    assert f"tradeoff_latency_{condition}.png" in report.read_text()
+    plt.close("all")
