@@ -239,6 +239,19 @@ def finished_trial_keys(tracking: Tracking) -> set[str]:
     return {r.data.tags.get(TRIAL_KEY) for r in runs}
 
 
+def model_signature(io) -> tuple:
+    """(MLflow signature, input example) of a network of ``io``: float32 (N, C, H, W) images in [0, 1], any N,
+    H and W (SR: the output H and W are scale times the input's), so the model page and `mlflow.pyfunc`
+    take whole images."""
+    import numpy as np
+    from mlflow.models import ModelSignature
+    from mlflow.types import Schema, TensorSpec  # deferred: as above
+
+    images = lambda channels: Schema([TensorSpec(np.dtype("float32"), (-1, channels, -1, -1))])  # noqa: E731
+    example = np.random.default_rng(0).random((1, io.in_channels, 32, 32), dtype=np.float32)
+    return ModelSignature(inputs=images(io.in_channels), outputs=images(io.out_channels)), example
+
+
 class TrialRun:
     """The child run of one trial; ``open`` continues an existing one for the same trial key."""
 
@@ -295,9 +308,10 @@ class TrialRun:
         with mlflow.start_run(run_id=self.run_id):
             for path in todo:
                 net, info = load_network(path)
+                signature, example = model_signature(info["io"])
                 mlflow.pytorch.log_model(net, name=path.stem, serialization_format="pickle",
                                          pip_requirements=[f"torch=={torch.__version__}"],
-                                         extra_files=[str(path)],
+                                         extra_files=[str(path)], signature=signature, input_example=example,
                                          params={"task": info["task"], "condition": info["condition"],
                                                  "width": info["width"], "space": info["genotype"].space})
                 self.client.log_artifact(self.run_id, str(path), artifact_path=NETWORKS)

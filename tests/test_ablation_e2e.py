@@ -318,6 +318,16 @@ def test_apply_restores_a_user_image_with_a_trial_s_network(lwas_smoke):
     models = store(cwd).search_logged_models(experiment_ids=[run.info.experiment_id], max_results=1000)
     mine = sorted(m.name for m in models if m.source_run_id == run.info.run_id)
     assert mine == [f"network_sigma{s}" for s in (30, 50, 70)]  # the run's MLflow models
+    # each with a signature taking whole images of any size: mlflow.pyfunc runs it as the network does
+    import mlflow.pyfunc
+
+    mlflow.set_tracking_uri(f"sqlite:///{cwd / 'runs' / 'mlflow.db'}")
+    model = next(m for m in models if m.source_run_id == run.info.run_id and m.name == "network_sigma50")
+    loaded = mlflow.pyfunc.load_model(f"models:/{model.model_id}")
+    assert [list(spec.shape) for spec in loaded.metadata.signature.inputs.inputs] == [[-1, 1, -1, -1]]
+    image = read_image(cwd / "noisy.png", color=False).transpose(2, 0, 1)[None]  # 1 x 1 x H x W
+    np.testing.assert_allclose(loaded.predict(image), run_on_image(net, image[0].transpose(1, 2, 0))
+                               .transpose(2, 0, 1)[None], atol=1e-5)
 
 
 def test_apply_takes_the_ablation_s_run_id_the_console_prints_with_a_setting(lwas_smoke):
