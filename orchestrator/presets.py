@@ -10,6 +10,8 @@ from search_space import SPACES
 from trials.config import TrialConfig, default_sections, with_overrides
 from trials.tasks import TASKS
 
+SMOKE = "smoke"  # the preset every experiment has: minutes on the built-in images
+
 
 def preset_config(name: str, task: str | None = None, overrides: dict | None = None) -> TrialConfig:
     """``overrides`` may name the space and method (``space.name``, ``method.name``); the preset is the one
@@ -23,7 +25,8 @@ def preset_config(name: str, task: str | None = None, overrides: dict | None = N
     if name not in presets:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(presets)}")
     base = default_sections(task=task, space=space, method=method)  # unknown names fail here, listing valid ones
-    return with_overrides(base, {**presets[name](task, space, method), **overrides})
+    deploy = {} if name == SMOKE else {"eval.export_onnx": True}  # seconds against hours; smoke keeps CI short
+    return with_overrides(base, {**deploy, **presets[name](task, space, method), **overrides})
 
 
 def trial_config(base: dict, setting: Setting, seed: int, extra: dict | None = None) -> TrialConfig:

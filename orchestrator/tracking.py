@@ -195,9 +195,10 @@ def invocation_trials(uri: str, run_id: str) -> list:
 
 
 def run_networks(uri: str, run_id: str) -> list[Path]:
-    """The retrained networks a trial's run holds (artifact paths under ``networks/``)."""
+    """The retrained networks a trial's run holds (artifact paths under ``networks/``; their ONNX copies
+    beside them are not counted)."""
     try:
-        return [Path(a.path) for a in client(uri).list_artifacts(run_id, NETWORKS)]
+        return [Path(a.path) for a in client(uri).list_artifacts(run_id, NETWORKS) if a.path.endswith(".pt")]
     except Exception as err:  # noqa: BLE001 - MLflow raises several kinds for an unknown run
         raise ValueError(f"{run_id}: neither a file, a run folder nor an MLflow run in {uri} ({err})") from None
 
@@ -315,6 +316,8 @@ class TrialRun:
                                          params={"task": info["task"], "condition": info["condition"],
                                                  "width": info["width"], "space": info["genotype"].space})
                 self.client.log_artifact(self.run_id, str(path), artifact_path=NETWORKS)
+                if path.with_suffix(".onnx").exists():  # eval.export_onnx
+                    self.client.log_artifact(self.run_id, str(path.with_suffix(".onnx")), artifact_path=NETWORKS)
 
     def log_inputs(self, datasets: list[dict[str, str]]) -> None:
         """Each data set as an MLflow dataset input (name, digest, source; context train or test), once."""

@@ -55,7 +55,7 @@ def cli_overrides(cfg_overrides: dict) -> list[str]:
 
 def comparable(values: dict, timing: set[str] = TIMING_KEYS) -> dict:
     """Without the wall-clock measurements (latency per condition included), which no seed fixes."""
-    return {k: v for k, v in values.items() if k not in timing and not k.startswith(M.LATENCY_MS)}
+    return {k: v for k, v in values.items() if k not in timing and not k.startswith((M.LATENCY_MS, M.ONNX_LATENCY_MS))}
 
 
 def read_json(path: Path) -> dict:

@@ -78,3 +78,21 @@ def test_the_dlsr_authors_network_exports_and_its_onnx_output_matches_torch(tmp_
     assert float(printed.split("max |diff| ")[1].split()[0]) <= TOLERANCE
     net, info = load_onnx(tmp_path / "beta21.onnx")
     assert info["io"].scale == 2 and info["genotype"].space == "dlsr"
+
+
+def test_a_trial_with_eval_export_onnx_keeps_its_network_as_onnx_with_its_latency(tmp_path):
+    """Every preset but smoke sets eval.export_onnx: the ONNX file lies beside the network file, as checked as
+    `export`'s, and the trial reports its ONNX Runtime latency beside the torch one."""
+    from helpers_pipeline import pipeline_config
+
+    from orchestrator.presets import preset_config
+    from trials.pipeline import run_trial
+
+    assert preset_config("paper", "denoise").eval.export_onnx and not preset_config("smoke", "denoise").eval.export_onnx
+    metrics = run_trial(pipeline_config(eval__export_onnx=True, retrain__iterations=3), tmp_path / "run")
+    onnx_file = tmp_path / "run" / "network_sigma30.onnx"
+    net, info = load_onnx(onnx_file)
+    torch_net, saved = load_network(tmp_path / "run" / "network_sigma30.pt")
+    assert info["genotype"] == saved["genotype"]
+    assert metrics["onnx_latency_ms"] > 0 and metrics["onnx_latency_ms_sigma30"] == metrics["onnx_latency_ms"]
+    assert metrics["latency_ms"] > 0

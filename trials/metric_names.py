@@ -16,6 +16,7 @@ PEAK_RSS_MB = "peak_rss_mb"  # peak resident memory of the trial's process durin
 PEAK_CUDA_MB = "peak_cuda_mb"  # peak CUDA memory allocated by PyTorch during the search (GPU trials only)
 INFERENCE_MS = "inference_ms_per_image"
 LATENCY_MS = "latency_ms"  # median ms of LATENCY_REPEATS forward passes of a LATENCY_INPUT input (measured)
+ONNX_LATENCY_MS = "onnx_latency_ms"  # the same, for the exported network in ONNX Runtime (eval.export_onnx)
 LATENCY_INPUT = (256, 256)  # (height, width) of the input latency is measured at, every task (SR: x s out)
 LATENCY_REPEATS = 5  # timed forward passes after one warm-up
 

@@ -11,6 +11,7 @@ as an uninterrupted run.
 import json
 import random
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import torch
 from search_space import SPACES, Genotype, genotype_from_json
 from trials import checkpoint
 from trials import metric_names as M
+from trials.complexity import latency_ms
 from trials.config import TrialConfig, config_differences, to_json
 from trials.device import configure_backends
 from trials.losses import LOSSES
@@ -144,8 +146,11 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
 
         train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress["iteration"], device,
               on_checkpoint, condition, on_progress)
-        progress["results"][str(condition)] = evaluate_condition(net, work, cfg, condition)
-        keep_network(net, genotype, cfg, condition, run_dir)
+        results = evaluate_condition(net, work, cfg, condition)
+        kept = keep_network(net, genotype, cfg, condition, run_dir)
+        if cfg.eval.export_onnx:
+            results |= export_network(kept, task.condition_key(condition))
+        progress["results"][str(condition)] = results
         progress.update(index=index + 1, iteration=0, model=None, optimizer=None,
                         seconds=seconds_before + time.perf_counter() - start)
         checkpoint.save(state, run_dir)
@@ -159,7 +164,7 @@ def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks
 
 def final_metrics(state: dict) -> dict[str, float]:
     results = list(state["retrain"]["results"].values())
-    per_network = (M.PARAMS_M + "_", M.MULT_ADDS_G + "_", M.LATENCY_MS + "_")
+    per_network = (M.PARAMS_M + "_", M.MULT_ADDS_G + "_", M.LATENCY_MS + "_", M.ONNX_LATENCY_MS + "_")
     metrics = {k: v for r in results for k, v in r.items() if k.startswith(("psnr_", "ssim_", *per_network))}
     summary, first = state["summary"], results[0]
     metrics.update({
@@ -167,6 +172,7 @@ def final_metrics(state: dict) -> dict[str, float]:
         M.MULT_ADDS_G: first.get(M.MULT_ADDS_G, float("nan")),  # nan: retrained before Mult-Adds were counted
         M.INFERENCE_MS: float(np.mean([r[M.INFERENCE_MS] for r in results])),
         M.LATENCY_MS: first.get(M.LATENCY_MS, float("nan")),  # nan: retrained before latency was measured
+        **({M.ONNX_LATENCY_MS: first[M.ONNX_LATENCY_MS]} if M.ONNX_LATENCY_MS in first else {}),
         M.SEARCH_TIME_S: summary["search_time_s"],
         M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
         M.PEAK_MEMORY_MB: summary["peak_memory_mb"],
@@ -181,6 +187,22 @@ def keep_network(net, genotype: Genotype, cfg: TrialConfig, condition: int, run_
     path = run_dir / network_file_name(task.condition_column, condition)
     return save_network(path, net, genotype, task.io(cfg.task, condition), cfg.retrain.base_width, task.name,
                         condition)
+
+
+def export_network(path: Path, condition_key: str) -> dict[str, float]:
+    """The kept network as ONNX beside it, and its latency in ONNX Runtime; an export that fails its check is
+    reported and left out, since the trial's results stand without it."""
+    from trials.onnx_network import ExportError, OnnxNetwork, export  # deferred: onnx loads only to export
+
+    net, info = load_network(path)
+    try:
+        export(net, info, path.with_suffix(".onnx"))
+    except ExportError as err:
+        print(f"warning: {path.name} not exported to ONNX: {err}", file=sys.stderr)
+        return {}
+    latency = latency_ms(OnnxNetwork(path.with_suffix(".onnx"), threads=torch.get_num_threads()),
+                         info["io"].in_channels)
+    return {M.ONNX_LATENCY_MS: latency, M.per_condition(M.ONNX_LATENCY_MS, condition_key): latency}
 
 
 def search_summary(method_summary: dict, progress: SearchState, peak_mb: float, device) -> dict:

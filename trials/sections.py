@@ -68,6 +68,9 @@ class EvalConfig:
     # Y rounded to 8 bits before scoring, as MATLAB's rgb2ycbcr does on uint8 images (the scripts behind the
     # literature's bicubic rows: Set5 x2 33.65 rounded, 33.68 not); false: float Y (BasicSR, DLSR's authors)
     round_y: bool = False
+    # Each retrained network also as ONNX (trials/onnx_network.py: checked by ONNX Runtime, its latency measured),
+    # kept beside the network file and logged with it; seconds a network, on for every preset but smoke
+    export_onnx: bool = False
 
     def __post_init__(self) -> None:
         if self.gray_images not in GRAY_IMAGES:
