@@ -43,6 +43,18 @@ def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:
     raise ValueError(f"{where} has networks for {have}; choose one with {ask}")
 
 
+def check_condition(info: dict, wanted: dict[str, int], source: str) -> None:
+    """A --sigma/--scale the network was not retrained for is an error, not silently ignored."""
+    column = TASKS.get(info["task"]).condition_column
+    for flag, value in wanted.items():
+        if flag != column:
+            raise ValueError(f"{source} is a {info['task']} network, which has no --{flag}; leave it out"
+                             + (f" (it was retrained for {column} {info['condition']})" if column else ""))
+        if value != info["condition"]:
+            raise ValueError(f"{source} was retrained for {column} {info['condition']}, not {value}; give the "
+                             f"network for {column} {value} (a run id or run folder picks it by --{flag})")
+
+
 def network_file(source: str, wanted: dict[str, int], tracking_uri: str | None, scratch: Path,
                  setting: str | None = None) -> Path:
     path = Path(source).expanduser()
@@ -103,6 +115,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         net, info = load_network(network_file(args.source, wanted, args.tracking_uri, Path(scratch), args.setting),
                                  device)
+    check_condition(info, wanted, args.source)
     io = info["io"]
     image = read_image(image_path, color=io.in_channels == 3)
     with torch.no_grad():

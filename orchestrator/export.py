@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator.apply import condition_flags, network_file
+from orchestrator.apply import check_condition, condition_flags, network_file
 from trials.onnx_network import CHECK_SIZES, TOLERANCE, export
 from trials.saved_network import load_network
 
@@ -18,6 +18,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
     with tempfile.TemporaryDirectory() as scratch:
         net, info = load_network(network_file(args.network, wanted, args.tracking_uri, Path(scratch), args.setting))
+    check_condition(info, wanted, args.network)
     start = time.perf_counter()
     difference = export(net, info, out)
     sizes = " and ".join(f"{h}x{w}" for h, w in CHECK_SIZES)

@@ -60,7 +60,14 @@ def test_every_space_exports_and_apply_gives_the_same_png_from_onnx(tmp_path, ca
 
 
 def test_bad_export_requests_are_one_clear_error(tmp_path, capsys):
-    network = random_network(tmp_path, "denoise", "hinas")
+    network = random_network(tmp_path, "denoise", "hinas")  # retrained for sigma 30
+    image = str(odd_image(tmp_path / "in.png", 1))
+    for command in (["apply", str(network), image, "-o", str(tmp_path / "o.png")], ["export", str(network), "-o",
+                                                                                    str(tmp_path / "n.onnx")]):
+        assert main([*command, "--sigma", "50"]) == 2  # issue 31: silently ignored before
+        assert "retrained for sigma 30, not 50" in capsys.readouterr().err
+        assert main([*command, "--scale", "2"]) == 2
+        assert "denoise network, which has no --scale" in capsys.readouterr().err
     assert main(["export", str(network), "-o", str(tmp_path / "net.pt")]) == 2
     assert "must end in .onnx" in capsys.readouterr().err
     foreign = tmp_path / "foreign.onnx"
