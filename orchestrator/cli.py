@@ -94,5 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         resumable = "; finished trials are kept, rerun with --resume to continue" if args.command == "ablation" else ""
-        print(f"interrupted{resumable}", file=sys.stderr)
-        return 130
+        terminated = commands.TERMINATED.is_set()  # SIGTERM outside Tune's run: see commands.stop_on_sigterm
+        print(f"{'terminated (SIGTERM)' if terminated else 'interrupted'}{resumable}", file=sys.stderr)
+        return 143 if terminated else 130

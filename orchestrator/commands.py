@@ -10,8 +10,10 @@ import dataclasses
 import fcntl
 import os
 import re
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 
 from orchestrator import invocation, resume
@@ -209,8 +211,23 @@ def check_experiment_folder(plan: Plan, resume: bool) -> None:
                          f"or --name NEW to start another")
 
 
+TERMINATED = threading.Event()  # set by SIGTERM: the run stops as on Ctrl-C and exits 143
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (Slurm, Kubernetes, `ray job stop`) stops the ablation as Ctrl-C does: Tune stops the trials and
+    keeps their checkpoints, runs end KILLED, the resume command is printed. Installed after Ray starts, whose
+    own handler would abort the driver (exit 134) with nothing said."""
+    def on_sigterm(signum, frame) -> None:
+        TERMINATED.set()
+        os.kill(os.getpid(), signal.SIGINT)  # Tune's own Ctrl-C handling, a second signal included
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
+    stop_on_sigterm()
     print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)}", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
     exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task), tr.artifact_root(uri))
@@ -229,13 +246,17 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
             log_references(plan, tracking)
         runs = print_summary(plan, uri, parent, results)
         publish_report(plan, uri, parent, runs)
+    except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune was stopping: still an interruption
+        status = "KILLED"
+        raise
     finally:
         tr.finish_parent(uri, parent, status)
     print_links(plan, uri, exp_id, parent)
     if status == "KILLED":
-        print(f"interrupted: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "
+        cause = "terminated (SIGTERM)" if TERMINATED.is_set() else "interrupted"
+        print(f"{cause}: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "
               f"Finish with: {resume_command(plan, args)}", file=sys.stderr)
-        return 130
+        return 143 if TERMINATED.is_set() else 130
     return 1 if status == "FAILED" else 0
 
 

@@ -444,6 +444,29 @@ def test_ctrl_c_is_an_interruption_and_the_printed_resume_finishes_the_same_invo
     assert table_lines(resumed.stdout) == table_lines(uninterrupted.stdout)
 
 
+def test_sigterm_stops_like_ctrl_c_with_exit_143_and_the_resume_command(tmp_path):
+    """Issue 31: SIGTERM (Slurm, Kubernetes, `ray job stop`) killed the driver in Ray's native handler, exit 134,
+    no message, the parent run FAILED."""
+    driver = start_orchestrator(tmp_path, "ablation", "lwas", "--settings", "lwas", "--seeds", "0", "--name", "term")
+    deadline = time.time() + 300
+    while time.time() < deadline and not has_children(tmp_path):  # the trial is running
+        time.sleep(0.5)
+    driver.send_signal(signal.SIGTERM)
+    code = driver.wait(timeout=300)
+    log = (tmp_path / "driver.log").read_text()
+    assert code == 143, log[-3000:]
+    assert "terminated (SIGTERM): 1 trial(s) did not finish" in log and "--name term --resume" in log
+    parents, children = child_runs(tmp_path)
+    assert parents[0].info.status == "KILLED" and [r.info.status for r in children] == ["KILLED"]
+
+
+def has_children(cwd: Path) -> bool:
+    try:
+        return bool(child_runs(cwd)[1])
+    except Exception:  # noqa: BLE001 - the store is still being created
+        return False
+
+
 def table_lines(text: str) -> list[str]:
     lines = [line for line in text.splitlines() if line.startswith("|")]
     assert len(lines) >= 4, text[-3000:]  # header, rule, two settings' rows (and references)
