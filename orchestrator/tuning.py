@@ -55,9 +55,11 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
         context = ray.init(address=address, **quiet)
     else:
         watchdog.start(os.getpid())  # a SIGKILLed driver would leave two of Ray's agents running
-        # Token authentication, Ray's default for a local instance, stated, so Ray does not warn that it chose
-        # it; the console says where the dashboard's token is (commands.dashboard_token_hint).
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        # Ray warns that it chose token authentication, its default for a local instance; the console says
+        # where the dashboard's token is instead (commands.dashboard_token_hint). (Setting RAY_AUTH_MODE here
+        # is too late: this process has read Ray's config already, and its GCS client would send no token.)
+        logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
+            lambda record: "Token authentication is enabled" not in record.getMessage())
         context = ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host=dashboard_host, **quiet)
     url = context.dashboard_url or ""
     return url if not url or url.startswith("http") else f"http://{url}"
