@@ -6,8 +6,10 @@ The network comes from a trial's MLflow run (its ``networks/`` artifacts), a run
 """
 
 import argparse
+import resource
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,20 @@ def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:
     have = ", ".join(f.stem.removeprefix("network_") for f in files)
     ask = " or ".join(f"--{flag} N" for flag in condition_flags())
     raise ValueError(f"{where} has networks for {have}; choose one with {ask}")
+
+
+AUTO_TILE_PIXELS = 4_000_000  # above this many input pixels (e.g. 2000x2000), apply runs in tiles by itself
+AUTO_TILE = 512  # the tile side it then takes: memory stays that of a 512x512 image, whatever the image's size
+
+
+def auto_tile(image: np.ndarray) -> int | None:
+    """A tile size for an image too large to run whole without a memory bound (a 6000x6000 image took 17 GB
+    whole); None for the others, which run whole."""
+    if image.shape[0] * image.shape[1] <= AUTO_TILE_PIXELS:
+        return None
+    print(f"{image.shape[1]}x{image.shape[0]} is more than {AUTO_TILE_PIXELS / 1e6:g} M pixels: run in {AUTO_TILE} px "
+          f"tiles (--tile N chooses another size)", file=sys.stderr)
+    return AUTO_TILE
 
 
 def check_condition(info: dict, wanted: dict[str, int], source: str) -> None:
@@ -118,13 +134,18 @@ def cmd_apply(args: argparse.Namespace) -> int:
     check_condition(info, wanted, args.source)
     io = info["io"]
     image = read_image(image_path, color=io.in_channels == 3)
+    tile = args.tile or auto_tile(image)
+    start = time.perf_counter()
     with torch.no_grad():
-        output = run_on_image(net, image, scale=io.scale, tile=args.tile)
+        output = run_on_image(net, image, scale=io.scale, tile=tile)
+    seconds = time.perf_counter() - start
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_image(output, out)
     print(f"{out}: {info['task']} network ({TASKS.get(info['task']).condition_column} {info['condition']}, "
-          f"{info['genotype'].space} space), {image.shape[1]}x{image.shape[0]} -> {output.shape[1]}x{output.shape[0]}")
+          f"{info['genotype'].space} space), {image.shape[1]}x{image.shape[0]} -> {output.shape[1]}x{output.shape[0]}"
+          f" in {seconds:.1f} s{f', tiles of {tile} px' if tile else ''}; peak memory of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
 

@@ -103,3 +103,24 @@ def test_a_trial_with_eval_export_onnx_keeps_its_network_as_onnx_with_its_latenc
     assert info["genotype"] == saved["genotype"]
     assert metrics["onnx_latency_ms"] > 0 and metrics["onnx_latency_ms_sigma30"] == metrics["onnx_latency_ms"]
     assert metrics["latency_ms"] > 0
+
+
+def test_apply_bounds_its_memory_and_refuses_a_decompression_bomb(tmp_path, capsys, monkeypatch):
+    """Issue 31: a 6000x6000 image took 17 GB whole (--tile existed, unchosen); a 20000x20000 PNG gave a
+    traceback. The limits are lowered here so that small files meet them."""
+    from PIL import Image as PILImage
+
+    from orchestrator import apply
+
+    network = random_network(tmp_path, "denoise", "hinas")
+    image = odd_image(tmp_path / "in.png", 1)  # 45 x 67
+    monkeypatch.setattr(apply, "AUTO_TILE_PIXELS", 1000)
+    monkeypatch.setattr(apply, "AUTO_TILE", 32)
+    assert main(["apply", str(network), str(image), "-o", str(tmp_path / "auto.png")]) == 0
+    out = capsys.readouterr()
+    assert "run in 32 px tiles" in out.err and "tiles of 32 px" in out.out and "peak memory" in out.out
+    assert main(["apply", str(network), str(image), "-o", str(tmp_path / "tiled.png"), "--tile", "32"]) == 0
+    assert (tmp_path / "auto.png").read_bytes() == (tmp_path / "tiled.png").read_bytes()
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)  # 45 x 67 > 2 x 1000: Pillow's bomb error
+    assert main(["apply", str(network), str(image), "-o", str(tmp_path / "bomb.png")]) == 2
+    assert "refused, too many pixels to decode safely" in capsys.readouterr().err

@@ -77,6 +77,9 @@ def read_image(path: Path, color: bool | None) -> np.ndarray:
         with Image.open(path) as pil:
             pil.load()
             pixels = _pixels(pil)
+    except Image.DecompressionBombError as err:
+        raise DataError(f"{path}: refused, too many pixels to decode safely ({err}); a real image this large "
+                        f"needs cutting into parts first") from None
     except (OSError, UnidentifiedImageError, SyntaxError) as err:
         raise DataError(f"{path}: cannot decode this image ({err}); replace or delete the file") from err
     return pixels if color is None else as_color(pixels, color)
@@ -96,5 +99,7 @@ def read_size(path: Path) -> tuple[int, int]:
     try:
         with Image.open(path) as pil:
             return pil.height, pil.width
+    except Image.DecompressionBombError as err:
+        raise DataError(f"{path}: refused, too many pixels to decode safely ({err})") from None
     except (OSError, UnidentifiedImageError, SyntaxError) as err:
         raise DataError(f"{path}: cannot decode this image ({err}); replace or delete the file") from err
