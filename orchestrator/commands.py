@@ -407,6 +407,15 @@ def default_uri() -> str:
     return tr.default_uri(RUNS, create=False)
 
 
+def cache_folder(uri: str) -> Path:
+    """Where `table`/`report` cache a store's runs: beside a SQLite store, else in the user's cache folder
+    (never ./runs of whatever folder the command runs in)."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).parent / "cache"
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", uri)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hinas-orchestrator" / "runs" / safe
+
+
 def load_for(args: argparse.Namespace):
     """The runs of one invocation (parent run) of the ablation (``--invocation ID``, else the latest), its id
     and the settings it ran; an ablation run twice (a smoke run, then a paper run) never mixes in one table."""
@@ -419,7 +428,7 @@ def load_for(args: argparse.Namespace):
         raise ValueError(f"no runs of ablation {args.ablation} ({args.task}) in {uri}; run "
                          f"`{orchestrator()} ablation {args.ablation} --task {args.task}` first")
     chosen = pick_invocation(parents, args.invocation)
-    runs = load_runs(uri, parent_run_id=chosen.info.run_id, cache_dir=RUNS / "cache")
+    runs = load_runs(uri, parent_run_id=chosen.info.run_id, cache_dir=cache_folder(uri))
     if runs.empty:
         raise ValueError(f"invocation {invocation.describe_invocation(chosen)} of ablation {args.ablation} has no "
                          f"trial runs yet; pick another with --invocation ID")

@@ -342,3 +342,28 @@ def test_the_ablation_eta_counts_running_trials_so_it_does_not_jump_when_two_end
     second = ablation.eta_s([1.0])  # the third trial has just started
     assert first == pytest.approx(second, rel=0.1)  # counted alone: 300 s, then 122 s
     assert second == pytest.approx(120.0, rel=0.1)  # 4 trials left, two at a time, 60 s each
+
+
+def test_hidden_and_macos_metadata_files_are_not_images(tmp_path):
+    """Issue 31: '._x.png' (macOS metadata) stopped the check as undecodable; '.hidden.png' was used as data."""
+    from trials.data import check_folder
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 3), ("test", 2)):
+        (tmp_path / split).mkdir()
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 255, (50, 60), dtype=np.uint8)).save(tmp_path / split / f"{i}.png")
+    (tmp_path / "train" / "._0.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata")
+    Image.fromarray(rng.integers(0, 255, (50, 60), dtype=np.uint8)).save(tmp_path / "train" / ".hidden.png")
+    report = check_folder(tmp_path, "bsd500")
+    assert "3 images" in report and "2 images" in report, report
+
+
+def test_the_table_cache_lives_beside_its_store_not_in_the_working_folder(tmp_path, monkeypatch):
+    """Issue 31: `table --tracking-uri elsewhere` wrote ./runs/cache wherever it ran."""
+    from orchestrator.commands import cache_folder
+
+    assert cache_folder(f"sqlite:///{tmp_path}/store/mlflow.db") == tmp_path / "store" / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    remote = cache_folder("http://10.0.0.5:5000")
+    assert remote.is_relative_to(tmp_path / "xdg") and "10.0.0.5_5000" in str(remote)

@@ -67,8 +67,10 @@ def as_color(image: np.ndarray, color: bool) -> np.ndarray:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name (other files such as Thumbs.db are ignored)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files directly in ``folder``, sorted by name. Other files (Thumbs.db) are ignored, and so are hidden
+    ones by rule: macOS's '._name.png' metadata files are not images, and '.name.png' is not meant as data."""
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
 
 
 def read_image(path: Path, color: bool | None) -> np.ndarray:
