@@ -103,6 +103,11 @@ def test_a_trial_with_eval_export_onnx_keeps_its_network_as_onnx_with_its_latenc
     assert info["genotype"] == saved["genotype"]
     assert metrics["onnx_latency_ms"] > 0 and metrics["onnx_latency_ms_sigma30"] == metrics["onnx_latency_ms"]
     assert metrics["latency_ms"] > 0
+    image = str(odd_image(tmp_path / "in.png", 1))  # the searched, retrained network: the same PNG both ways
+    assert main(["apply", str(tmp_path / "run" / "network_sigma30.pt"), image, "-o", str(tmp_path / "a.png")]) == 0
+    assert main(["apply", str(onnx_file), image, "-o", str(tmp_path / "b.png")]) == 0
+    a, b = (np.asarray(Image.open(tmp_path / f), dtype=int) for f in ("a.png", "b.png"))
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
 
 
 def test_apply_bounds_its_memory_and_refuses_a_decompression_bomb(tmp_path, capsys, monkeypatch):
