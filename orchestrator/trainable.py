@@ -22,7 +22,7 @@ from orchestrator.experiments import Setting
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
-from trials.checkpoint import scratch_folder
+from trials.checkpoint import CheckpointError, scratch_folder
 from trials.config import flatten, inferred_tags
 from trials.data import DataError
 from trials.losses import NonFiniteLossError
@@ -34,7 +34,7 @@ from trials.tasks import TASKS
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
 # Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
 # failed (reported with phase M.PHASE_FAILED and the error), instead of Ray retrying it as if its worker died.
-DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError)
+DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError, CheckpointError)
 
 
 class PhaseClock:

@@ -345,11 +345,15 @@ def test_bad_data_fails_before_any_training(tmp_path):
 
 
 def test_an_unreadable_checkpoint_is_one_clear_error_and_stays_as_it_was(tmp_path):
+    from orchestrator.trainable import DETERMINISTIC_ERRORS
+    from trials.checkpoint import CheckpointError
+
+    assert issubclass(CheckpointError, DETERMINISTIC_ERRORS)
     cfg = pipeline_config()
     (tmp_path / "config.json").write_text(to_json(cfg))
     (tmp_path / "checkpoint.pt").write_bytes(b"torn write")
-    with pytest.raises(ValueError, match="cannot be read as this project's checkpoint") as caught:
-        run_trial(cfg, tmp_path)
+    with pytest.raises(CheckpointError, match="cannot be read as this project's checkpoint") as caught:
+        run_trial(cfg, tmp_path)  # a deterministic error: the trial ends once, not retried (issue 31)
     assert "weights_only=False" not in str(caught.value)  # torch's own text advises the unsafe load
     assert (tmp_path / "checkpoint.pt").read_bytes() == b"torn write"
 

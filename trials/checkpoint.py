@@ -45,6 +45,10 @@ def scratch_folder(folder: Path) -> Path:
     return scratch if same_device and os.access(scratch, os.W_OK) else folder
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read: restarting the trial from it would meet it again."""
+
+
 def load(run_dir: Path) -> dict | None:
     path = run_dir / CHECKPOINT_NAME
     if not path.exists():
@@ -52,7 +56,7 @@ def load(run_dir: Path) -> dict | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - truncated, corrupt or foreign files all get one clear message
-        raise ValueError(f"{path} cannot be read as this project's checkpoint ({type(err).__name__}); it was not "
+        raise CheckpointError(f"{path} cannot be read as this project's checkpoint ({type(err).__name__}); it was not "
                          f"changed: move it away to start the trial over, or resume from a copy that reads") from None
     restore_rng(state.pop("rng"))
     return state
