@@ -47,6 +47,8 @@ def start_ray(address: str | None, dashboard_host: str = "127.0.0.1", num_cpus: 
         os.environ.setdefault("RAY_COLOR_PREFIX", "0")  # no ANSI codes in a log file
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the reporter below, not Tune's own tables
     logging.getLogger("ray.tune").setLevel(logging.WARNING)  # "wrote the experiment state" lines
+    # After Ctrl-C Tune suggests its Python API (Tuner.restore); the console prints the command that resumes.
+    logging.getLogger("ray.tune.tune").addFilter(lambda record: "Resume experiment with" not in record.getMessage())
     # Checkpointing every epoch with num_to_keep=2 snapshots the experiment often; that is intended.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     # Ray's own INFO lines (its dashboard URL, in ANSI colours) repeat what the console prints itself.
