@@ -38,9 +38,9 @@ def table_text(runs: pd.DataFrame, layout: TableLayout, fmt: Format = "md", comp
     if fmt == "csv":  # for a program: every metric in long form, params included
         return f"{text}\n{comparison.to_csv(index=False)}"
     as_text = {"md": lambda f: render.pipe_table(list(f.columns), f.values.tolist()), "tex": render.frame_to_latex}[fmt]
-    caveat = f"{SMOKE_BANNER}\n\n" if is_smoke(runs, layout) else ""
-    blocks = [f"{caveat}Against the paper ({layout.table_id}): each cell ours / paper / diff (ours - paper), "
-              f"means over seeds; --format csv gives every metric in long form."]
+    blocks = [f"Against the paper ({layout.table_id}): each cell ours / paper / diff (ours - paper), means over "
+              f"seeds; --format csv gives every metric in long form."]
+    blocks += [SMOKE_BANNER] if is_smoke(runs, layout) else []
     for metric in layout.metrics:
         wide = render.comparison_wide(comparison, layout, metric)
         blocks.append(f"{metric.upper()}\n\n{as_text(wide)}")
