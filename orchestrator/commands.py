@@ -378,10 +378,10 @@ def cmd_table(args: argparse.Namespace) -> int:
     table_layout = layout(args.ablation, args.task)  # an unknown ablation fails before the store is opened
     if args.list_invocations:
         return print_invocations(args)
-    runs, _, settings = load_for(args)
+    runs, _, settings, expected = load_for(args)
     fmt = "tex" if args.format == "latex" else args.format
     print(table_text(runs, table_layout.only(settings), fmt, compare_paper=args.compare == "paper",
-                     expected_seeds=args.expected_seeds))
+                     expected_seeds=expected))
     return 0
 
 
@@ -392,11 +392,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     table_layout = layout(args.ablation, args.task)
     if args.list_invocations:
         return print_invocations(args)
-    runs, parent, settings = load_for(args)
+    runs, parent, settings, expected = load_for(args)
     table_layout = table_layout.only(settings)
     uri = args.tracking_uri or default_uri()
     path = build_report(runs, table_layout, args.out, curves=load_curves(uri, runs),
-                        genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=args.expected_seeds,
+                        genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=expected,
                         provenance=invocation.provenance(uri, parent))
     print(f"report: {path}\n        {path.with_suffix('.html')}")
     return 0
@@ -417,8 +417,9 @@ def cache_folder(uri: str) -> Path:
 
 
 def load_for(args: argparse.Namespace):
-    """The runs of one invocation (parent run) of the ablation (``--invocation ID``, else the latest), its id
-    and the settings it ran; an ablation run twice (a smoke run, then a paper run) never mixes in one table."""
+    """The runs of one invocation (parent run) of the ablation (``--invocation ID``, else the latest), its id,
+    the settings it ran and the seeds a complete row has; an ablation run twice (a smoke run, then a paper
+    run) never mixes in one table."""
     from analysis.load import load_runs  # deferred
 
     uri = args.tracking_uri or default_uri()
@@ -436,8 +437,10 @@ def load_for(args: argparse.Namespace):
     print(f"invocation {invocation.describe_invocation(chosen)}"
           + (f"; {older} other(s): pass --invocation ID (`--list-invocations` lists them)" if older else ""),
           file=sys.stderr)
-    settings = chosen.data.params.get("settings")  # the invocation's --settings (older ones: not recorded)
-    return runs, chosen.info.run_id, settings.split(",") if settings else None
+    params = chosen.data.params  # older invocations recorded neither settings nor seeds
+    seeds = len(params["seeds"].split(",")) if params.get("seeds") else 3
+    return (runs, chosen.info.run_id, params["settings"].split(",") if params.get("settings") else None,
+            args.expected_seeds or seeds)
 
 
 def print_invocations(args: argparse.Namespace) -> int:
@@ -495,7 +498,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
         p.add_argument("--task", choices=TASKS.names(), default=None, help="default: the ablation's first task")
         p.add_argument("--tracking-uri")
-        p.add_argument("--expected-seeds", type=int, default=3)
+        p.add_argument("--expected-seeds", type=int, default=None,
+                       help="seeds a complete row has (rows with fewer get †); default: as many as the invocation ran")
         p.add_argument("--invocation", metavar="ID", help="the parent run (or a prefix of its id) to show; "
                        "default: the latest invocation of the ablation")
         p.add_argument("--list-invocations", action="store_true", help="list the ablation's invocations and exit")
