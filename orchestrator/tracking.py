@@ -244,8 +244,8 @@ def model_signature(io) -> tuple:
     """(MLflow signature, input example) of a network of ``io``: float32 (N, C, H, W) images in [0, 1], any N,
     H and W (SR: the output H and W are scale times the input's), so the model page and `mlflow.pyfunc`
     take whole images."""
-    import numpy as np
-    from mlflow.models import ModelSignature
+    import numpy as np  # deferred (here and below): only a trial that logs networks needs them
+    from mlflow.models import ModelSignature  # deferred: as above
     from mlflow.types import Schema, TensorSpec  # deferred: as above
 
     images = lambda channels: Schema([TensorSpec(np.dtype("float32"), (-1, channels, -1, -1))])  # noqa: E731
