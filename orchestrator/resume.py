@@ -65,8 +65,8 @@ def restore(args: argparse.Namespace, given: dict, experiment_path: str) -> argp
         raise ValueError(f"--resume finishes the ablation as it was started; this command line differs: "
                          f"{differences}. Leave those options out to resume it, or start another ablation "
                          f"with --name NEW")
-    resumed = {**recorded, **{k: given[k] for k in RUNTIME if k in given}}
-    return argparse.Namespace(**resumed, func=args.func, resume=True, dry_run=args.dry_run, argv=args.argv)
+    # this command line's values first: an option newer than the record keeps its default
+    return argparse.Namespace(**{**vars(args), **recorded, **{k: given[k] for k in RUNTIME if k in given}})
 
 
 def _filesystem(experiment_path: str):
