@@ -30,6 +30,11 @@ def condition_flags() -> tuple[str, ...]:
     return tuple(dict.fromkeys(task.condition_column for _, task in TASKS.items() if not task.single_condition))
 
 
+def wanted_conditions(args: argparse.Namespace) -> dict[str, int]:
+    """The condition flags the command line gives (--sigma 50 -> {"sigma": 50})."""
+    return {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
+
+
 def choose(files: list[Path], wanted: dict[str, int], where: str) -> Path:
     """The network file for the asked condition; the only one when none is asked."""
     if not files:
@@ -123,7 +128,7 @@ def write_image(image: np.ndarray, path: Path) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
+    wanted = wanted_conditions(args)
     device = pick_device(args.device)
     image_path = Path(args.image)
     if not image_path.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from orchestrator import tracking as tr
-from orchestrator.apply import condition_flags, network_file
+from orchestrator.apply import condition_flags, network_file, wanted_conditions
 from orchestrator.arguments import parse_overrides
 from trials import metric_names as M
 from trials.complexity import latency_ms
@@ -147,7 +147,7 @@ def _network(args: argparse.Namespace, scratch: Path):
     path = Path(args.network).expanduser()
     if not path.exists() and "/" not in args.network and not _looks_like_run_id(args.network):
         return None, None
-    wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
+    wanted = wanted_conditions(args)
     return load_network(network_file(args.network, wanted, args.tracking_uri, scratch, args.setting),
                         pick_device(args.device))
 

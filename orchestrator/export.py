@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator.apply import check_condition, condition_flags, network_file
+from orchestrator.apply import check_condition, condition_flags, network_file, wanted_conditions
 from trials.onnx_network import CHECK_SIZES, TOLERANCE, export
 from trials.saved_network import load_network
 
@@ -15,7 +15,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".onnx":
         raise ValueError(f"-o {args.output}: the file name must end in .onnx")
-    wanted = {flag: getattr(args, flag) for flag in condition_flags() if getattr(args, flag) is not None}
+    wanted = wanted_conditions(args)
     with tempfile.TemporaryDirectory() as scratch:
         net, info = load_network(network_file(args.network, wanted, args.tracking_uri, Path(scratch), args.setting))
     check_condition(info, wanted, args.network)
