@@ -35,7 +35,7 @@ PIPELINE = {
 }
 # Wall-clock and memory figures differ between two identical runs; everything else must not.
 TIMING_KEYS = {M.SEARCH_TIME_S, M.RETRAIN_TIME_S, M.INFERENCE_MS, M.PEAK_MEMORY_MB, M.PEAK_RSS_MB, M.PEAK_CUDA_MB,
-               M.SEARCH_GPU_HOURS}
+               M.SEARCH_GPU_HOURS, M.SEARCH_DEVICE_HOURS, M.RETRAIN_DEVICE_HOURS}
 SUMMARY_TIMING_KEYS = {"search_time_s", "search_gpu_hours", "peak_memory_mb", M.PEAK_RSS_MB, M.PEAK_CUDA_MB}
 
 

@@ -325,7 +325,7 @@ def test_diverging_retraining_stops_with_nonfinite_loss_error_and_keeps_the_geno
     ({"task.search_sigmas": "30,40"}, "unknown noise level sigma=40"),
     ({"task.sigmas": "45"}, "unknown noise level sigma=45"),
     ({"search.eval_from_epoch": 5}, "search.eval_from_epoch must lie in [1, search.epochs]"),
-    ({"method.name": "enas"}, "unknown search method 'enas'; valid: darts, dlsr, fixed, hinas, mdarts, rsws"),
+    ({"method.name": "enas"}, "unknown search method 'enas'; valid: darts, dlsr, fixed, hinas, mdarts, random, rsws"),
     ({"space.name": "nasnet"}, "unknown search space 'nasnet'; valid: autoderain, dlsr, hinas"),
     ({"task.name": "deblur"}, "unknown task 'deblur'; valid: denoise, derain, sr"),
     ({"method.warmup_epochs": 9}, "method.warmup_epochs=9 exceeds search.epochs=3"),

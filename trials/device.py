@@ -6,8 +6,12 @@ precision opens no autocast region.
 """
 
 import contextlib
+import platform
+from pathlib import Path
 
 import torch
+
+from trials import metric_names as M
 
 PRECISIONS = ("fp32", "bf16")  # config keys search.precision and retrain.precision
 
@@ -23,8 +27,13 @@ def to_device(batch: tuple[torch.Tensor, ...], device: torch.device) -> tuple[to
 def configure_backends(deterministic: bool) -> None:
     """cuDNN deterministic kernels when asked for; otherwise cuDNN autotunes (benchmark mode picks the fastest
     convolution algorithm per shape: the search's shapes repeat every step)."""
-    torch.backends.cudnn.deterministic = deterministic
-    torch.backends.cudnn.benchmark = not deterministic
+    flags = cudnn_flags(deterministic)
+    torch.backends.cudnn.deterministic = flags["cudnn.deterministic"]
+    torch.backends.cudnn.benchmark = flags["cudnn.benchmark"]
+
+
+def cudnn_flags(deterministic: bool) -> dict[str, bool]:
+    return {"cudnn.deterministic": deterministic, "cudnn.benchmark": not deterministic}
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
@@ -46,3 +55,33 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
 def full_precision(device_type: str) -> contextlib.AbstractContextManager:
     """Leaves an autocast region (for losses and backward passes, which autocast's docs keep outside)."""
     return torch.autocast(device_type, enabled=False)
+
+
+def device_hours(seconds: float, device_type: str, threads: int) -> float:
+    """GPU-hours on a GPU (one per trial), CPU-core-hours (wall time x torch threads) on a CPU."""
+    return seconds / 3600 * (1 if device_type == "cuda" else threads)
+
+
+def environment_tags(device: torch.device, deterministic: bool) -> dict[str, str]:
+    """What a trial's cost and numbers were measured on: hardware, versions, determinism (MLflow tags)."""
+    on_gpu = device.type == "cuda"
+    return {
+        M.TAG_HARDWARE: torch.cuda.get_device_name(device) if on_gpu else cpu_model(),
+        M.TAG_DEVICE_HOURS_UNIT: "gpu" if on_gpu else "cpu-core",
+        M.TAG_TORCH_VERSION: torch.__version__,
+        M.TAG_CUDA_VERSION: torch.version.cuda or "none",
+        # the flags the trial sets (``configure_backends``), not the process's state before it sets them
+        M.TAG_DETERMINISM: ", ".join(f"{k}={v}" for k, v in {"deterministic": deterministic,
+                                                             **cudnn_flags(deterministic)}.items()),
+    }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux), else what the platform says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -11,6 +11,10 @@ MULT_ADDS_G = "mult_adds_g"  # multiply-adds (1e9) of one forward pass (1280x720
 SEARCH_TIME_S = "search_time_s"  # wall time of the search
 SEARCH_GPU_HOURS = "search_gpu_hours"  # search wall time x GPUs used (0 on CPU-only runs)
 RETRAIN_TIME_S = "retrain_time_s"
+# The checklist's cost (Lindauer & Hutter 2020): wall time x devices, GPU-hours on a GPU, CPU-core-hours (wall
+# time x torch threads) on a CPU; the run's DEVICE_HOURS_UNIT tag says which.
+SEARCH_DEVICE_HOURS = "search_device_hours"
+RETRAIN_DEVICE_HOURS = "retrain_device_hours"
 PEAK_MEMORY_MB = "peak_memory_mb"  # the tables' search memory: PEAK_CUDA_MB on a GPU, PEAK_RSS_MB on a CPU
 PEAK_RSS_MB = "peak_rss_mb"  # peak resident memory of the trial's process during the search
 PEAK_CUDA_MB = "peak_cuda_mb"  # peak CUDA memory allocated by PyTorch during the search (GPU trials only)
@@ -51,6 +55,13 @@ TAG_PROTOCOL = "protocol"  # how test outputs were scored and inputs made (trial
 TAG_REFERENCE_ROLE = "reference_role"  # ROLE_INPUT | ROLE_METHOD (trials/references.py)
 ROLE_INPUT, ROLE_METHOD = "input", "method"  # the degraded input itself | a classical method
 REFERENCE_PREFIX = "reference-"  # the setting tag of a reference row's runs: reference-<name>
+# the environment a trial ran in (trials.device.environment_tags): what its cost and numbers were measured on
+TAG_HARDWARE = "hardware"  # the GPU's name, else the CPU's model
+TAG_DEVICE_HOURS_UNIT = "device_hours_unit"  # gpu | cpu-core
+TAG_TORCH_VERSION = "torch_version"
+TAG_CUDA_VERSION = "cuda_version"  # 'none' for a CPU build of torch
+TAG_DETERMINISM = "determinism"  # the flags that decide whether a rerun repeats the numbers
+TAG_DATA = "data_digests"  # each data set a trial read: context, name, images, pixel digest (Workload.datasets)
 
 
 def psnr(condition: str) -> str:

@@ -23,7 +23,7 @@ from trials import checkpoint
 from trials import metric_names as M
 from trials.complexity import latency_ms
 from trials.config import TrialConfig, config_differences, to_json
-from trials.device import configure_backends
+from trials.device import configure_backends, device_hours
 from trials.losses import LOSSES
 from trials.methods import METHODS, SearchContext, SearchMethod
 from trials.retrain import build, conditions, evaluate_condition, train, train_sampler, warm_start
@@ -90,7 +90,8 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
                                     "progress": progress.to_dict()}}, run_dir)
         hooks.search_epoch(progress.history[-1], run_dir)
 
-    progress = run_search(method, work, progress, device, on_epoch)
+    if method.searches:
+        progress = run_search(method, work, progress, device, on_epoch)
     genotype, selection = method.final_genotype(work.val_pairs, progress.best)
     summary = search_summary(method.summary(progress.best, selection), progress,
                              max(peak, peak_memory_mb(device)), device)
@@ -179,6 +180,9 @@ def final_metrics(state: dict) -> dict[str, float]:
         **{k: summary[k] for k in (M.PEAK_RSS_MB, M.PEAK_CUDA_MB) if k in summary},  # older trials: absent
         M.RETRAIN_TIME_S: state["retrain"]["seconds"],
     })
+    device_type, threads = torch.device(summary.get("device", "cpu")).type, torch.get_num_threads()
+    metrics[M.SEARCH_DEVICE_HOURS] = device_hours(summary["search_time_s"], device_type, threads)
+    metrics[M.RETRAIN_DEVICE_HOURS] = device_hours(state["retrain"]["seconds"], device_type, threads)
     return metrics
 
 

@@ -53,6 +53,9 @@ class SearchMethod(ABC):
     # The architecture step comes after the step's weight step (DLSR) instead of before it (HiNAS).
     arch_after_weights: ClassVar[bool] = False
     inferred_tag: ClassVar[str | None] = None  # its settings are our design, not a paper's: runs get this tag
+    # False: the method trains no supernet (the random baseline); the loop runs no epoch and the genotype
+    # comes straight from ``final_genotype``.
+    searches: ClassVar[bool] = True
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
