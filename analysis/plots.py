@@ -31,7 +31,8 @@ def _annotate(ax, values: np.ndarray) -> None:
 
 # --- runs ---------------------------------------------------------------------------------------------------
 AXIS_LABELS = {mn.PARAMS_M: "parameters (M)", mn.MULT_ADDS_G: "Mult-Adds (G)",
-               mn.LATENCY_MS: f"latency (ms, {mn.LATENCY_INPUT[0]}x{mn.LATENCY_INPUT[1]} input)"}
+               mn.LATENCY_MS: f"latency (ms, {mn.LATENCY_INPUT[0]}x{mn.LATENCY_INPUT[1]} input)",
+               mn.SEARCH_DEVICE_HOURS: "search cost (device-hours)"}
 
 
 def plot_tradeoff(runs: pd.DataFrame, condition: str, out_path: str | Path, title: str = "",

@@ -3,8 +3,10 @@
 Text cells read 'mean ± std', the std as precise as its mean (PSNR to 2 decimals, SSIM to 4); one seed
 gives the mean alone, no seed an en dash. A row with fewer seeds than expected carries a dagger. A cell whose
 row differs from the row it is compared with (Welch p < 0.05, ``analysis.significance``) ends in '*' (p < 0.01:
-'**'; a superscript in LaTeX); the caption names the pairs. In LaTeX the best mean of each column is bold:
-highest for PSNR/SSIM, lowest for params, time and memory. CSV and Parquet carry the p-values (``<c>_p``).
+'**'; a superscript in LaTeX); the caption names the pairs. In LaTeX the best mean of each column is bold
+(highest for PSNR/SSIM, lowest for params, time and memory), only where it beats the runner-up beyond seed
+noise (``<c>_best``). Rows compared with a random-architecture row get RI columns (``<c>_ri_mean``, % over
+random). CSV and Parquet carry the p-values (``<c>_p``).
 A PSNR/SSIM cell of a row below the degraded input's reference row ends in '↓' (``<c>_below_input``); the caption
 then names that row.
 """
@@ -15,14 +17,24 @@ import numpy as np
 import pandas as pd
 
 from analysis.significance import marker
-from analysis.tables import EXTRA_LABELS, TableLayout, caption, condition_label, row_name, value_columns
+from analysis.tables import (
+    EXTRA_LABELS,
+    TableLayout,
+    caption,
+    condition_label,
+    improvement_columns,
+    row_name,
+    value_columns,
+)
 from trials import metric_names as mn
 
 DAGGER = "†"
 BELOW_INPUT = "↓"
 EMPTY = "–"
-_DECIMALS = {"psnr": (2, 2), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0)}  # (mean, std): a std as precise as its mean
-_HIGHER_IS_BETTER = ("psnr", "ssim")
+BOLD_NOTE = (" Bold: the best mean of a column, only where it differs from the runner-up beyond seed noise (Welch "
+             "p < 0.05).")
+_DECIMALS = {"psnr": (2, 2), "ssim": (4, 4), mn.PEAK_MEMORY_MB: (0, 0), mn.SEARCH_DEVICE_HOURS: (4, 4),
+             mn.RETRAIN_DEVICE_HOURS: (4, 4)}  # (mean, std): a std as precise as its mean
 
 
 def _decimals(column: str) -> tuple[int, int]:
@@ -43,14 +55,11 @@ def _params(row: pd.Series) -> str:
     return low if low == high else f"{low}-{high}"
 
 
-def best_rows(summary: pd.DataFrame, column: str, decimals: int = 2) -> set[int]:
-    """Positions of the rows holding the best mean of ``column``, compared as displayed (ties all win)."""
-    values = np.round(summary[column].to_numpy(dtype=float), decimals)
-    if np.isnan(values).all():
-        return set()
-    higher = column.split("_", 1)[0] in _HIGHER_IS_BETTER
-    best = np.nanmax(values) if higher else np.nanmin(values)
-    return set(np.flatnonzero(values == best).tolist())
+def _improvement(row: pd.Series, column: str, pm: str) -> str:
+    mean, std = row[f"{column}_ri_mean"], row[f"{column}_ri_std"]
+    if pd.isna(mean):
+        return EMPTY
+    return f"{mean:+.2f}" if pd.isna(std) else f"{mean:+.2f}{pm}{std:.2f}"
 
 
 def value_headers(layout: TableLayout) -> dict[str, str]:
@@ -60,34 +69,41 @@ def value_headers(layout: TableLayout) -> dict[str, str]:
     return per_condition | {e: EXTRA_LABELS.get(e, e) for e in layout.extras}
 
 
-def headers(layout: TableLayout) -> list[str]:
-    """Flat column names of the text table."""
-    return ["Method", *layout.mark_columns, "n", "Params (M)", *value_headers(layout).values()]
+def improvement_headers(summary: pd.DataFrame, layout: TableLayout) -> list[str]:
+    """'RI σ=30 (%)' per PSNR column with an improvement over random (none without a random row)."""
+    return [f"RI {condition_label(layout, c.removeprefix('psnr_'))} (%)" for c in improvement_columns(summary)]
+
+
+def headers(layout: TableLayout, summary: pd.DataFrame) -> list[str]:
+    """Flat column names of the text table (``text_rows``), its RI columns included."""
+    return ["Method", *layout.mark_columns, "n", "Params (M)", *value_headers(layout).values(),
+            *improvement_headers(summary, layout)]
 
 
 def text_rows(summary: pd.DataFrame, layout: TableLayout, bold=None, pm: str = " ± ",
               sup=lambda mark: mark, below: str = f" {BELOW_INPUT}") -> list[list[str]]:
-    """The cells of every row as strings; ``bold`` wraps best means (LaTeX), ``pm`` joins mean and std,
-    ``sup`` wraps a significance marker, ``below`` ends a cell below the degraded input."""
-    columns = value_columns(layout)
-    best = {c: best_rows(summary, f"{c}_mean", _decimals(c)[0]) for c in columns} if bold else {}
+    """The cells of every row as strings, then its RI cells; ``bold`` wraps a best mean that beats the runner-up
+    beyond seed noise (``<c>_best``, LaTeX), ``pm`` joins mean and std, ``sup`` wraps a significance marker,
+    ``below`` ends a cell below the degraded input."""
+    columns, improved = value_columns(layout), improvement_columns(summary)
+    plain = lambda s: s  # noqa: E731
     rows = []
-    for i, (_, row) in enumerate(summary.iterrows()):
+    for _, row in summary.iterrows():
         label = row["label"] + ("" if row["complete"] else DAGGER)
         cells = [label, *(row[m] for m in layout.mark_columns), str(row["n"]), _params(row)]
         for c in columns:
-            wrap = bold if i in best.get(c, ()) else (lambda s: s)
+            wrap = bold if bold and row.get(f"{c}_best", False) else plain
             cell = _cell(row[f"{c}_mean"], row[f"{c}_std"], _decimals(c), wrap, pm)
             mark = marker(row.get(f"{c}_p", np.nan))
             cell = cell + sup(mark) if mark else cell
             cells.append(cell + below if row.get(f"{c}_below_input", False) else cell)
-        rows.append(cells)
+        rows.append(cells + [_improvement(row, c, pm) for c in improved])
     return rows
 
 
 # --- Markdown -----------------------------------------------------------------------------------------------
 def to_markdown(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) -> str:
-    table = pipe_table(headers(layout), text_rows(summary, layout))
+    table = pipe_table(headers(layout, summary), text_rows(summary, layout))
     return f"**{caption(layout, expected_seeds, summary)}**\n\n{table}"
 
 
@@ -143,26 +159,28 @@ def to_latex(summary: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3
     """A booktabs table: grouped condition headers over PSNR/SSIM, ``$m \\pm s$`` cells, best mean bold."""
     lead = 1 + len(layout.mark_columns) + 2
     metrics = len(layout.metrics)
-    spec = "l" + "c" * (lead - 1 + metrics * len(layout.conditions) + len(layout.extras))
+    ri = improvement_headers(summary, layout)
+    spec = "l" + "c" * (lead - 1 + metrics * len(layout.conditions) + len(layout.extras) + len(ri))
     top = ["Method", *layout.mark_columns, "n", "Params"]
     top += [rf"\multicolumn{{{metrics}}}{{c}}{{{tex_escape(condition_label(layout, c))}}}" for c in layout.conditions]
-    top += [EXTRA_LABELS.get(e, e) for e in layout.extras]
+    top += [EXTRA_LABELS.get(e, e) for e in layout.extras] + ri
     rules = [rf"\cmidrule(lr){{{lead + 1 + i * metrics}-{lead + (i + 1) * metrics}}}"
              for i in range(len(layout.conditions))]
     sub = [""] * (lead - 1) + ["(M)"] + [m.upper() for _ in layout.conditions for m in layout.metrics]
-    sub += [""] * len(layout.extras)
-    best_params = best_rows(summary, "params_mean")
+    sub += [""] * (len(layout.extras) + len(ri))
+    best_params = summary.get("params_best", pd.Series(False, index=summary.index)).to_numpy(dtype=bool)
     body = []
     cells_of = text_rows(summary, layout, bold=lambda s: rf"\mathbf{{{s}}}", pm=r" \pm ", sup=lambda m: f"^{{{m}}}",
                          below=r"\,\downarrow")
     for i, cells in enumerate(cells_of):
         head, params, values = cells[:lead - 1], cells[lead - 1], cells[lead:]
         params = "--" if params == EMPTY else params.replace("-", "--")
-        params = rf"\textbf{{{params}}}" if i in best_params else params
+        params = rf"\textbf{{{params}}}" if best_params[i] else params
         body.append(" & ".join([*map(tex_escape, head), params, *map(_tex_value, values)]) + r" \\")
     top_line = " & ".join(t if t.startswith("\\multicolumn") else tex_escape(t) for t in top) + r" \\"
+    legend = tex_escape(caption(layout, expected_seeds, summary) + BOLD_NOTE)
     return "\n".join([
-        r"\begin{table}[t]", r"\centering", rf"\caption{{{tex_escape(caption(layout, expected_seeds, summary))}}}",
+        r"\begin{table}[t]", r"\centering", rf"\caption{{{legend}}}",
         rf"\label{{tab:{layout.table_id.replace('_', '-')}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
         top_line, " ".join(rules), " & ".join(map(tex_escape, sub)) + r" \\", r"\midrule",
         *body, r"\bottomrule", r"\end{tabular}", r"\end{table}", "",

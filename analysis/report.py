@@ -3,7 +3,8 @@
 The report is one outline of blocks (``_outline``), written twice: as Markdown and as HTML. From the top:
 a smoke banner (when the preset is 'smoke'), the provenance given by the caller (command, preset, commit,
 date, invocation: whatever keys, in their order), the table, the seed-noise tests (``analysis.significance``),
-ours / paper / difference as one wide table per metric, the pictures.
+ours / paper / difference as one wide table per metric, the pictures, the best-practice checklist
+(``analysis.checklist``, also checklist.md).
 """
 
 import html
@@ -13,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import plots, render
+from analysis.checklist import checklist
 from analysis.paper import compare_with_paper, has_paper_table
 from analysis.pictures import PICTURES
 from analysis.significance import marker_legend
@@ -22,6 +24,8 @@ from trials import metric_names as mn
 SMOKE = "smoke"
 SMOKE_BANNER = ("Smoke run: these numbers check that the pipeline works end to end on tiny widths and a few "
                 "iterations; they rank nothing and are not comparable with the paper's numbers.")
+CHECKLIST_TITLE = "NAS best-practice checklist (Lindauer & Hutter, JMLR 2020), from what the store records"
+CHECKLIST_HEADER = ("Item", "From the runs")
 Block = tuple  # (kind, *content); kinds: h1, h2, h3, p, banner, facts, table, links, img
 
 
@@ -48,7 +52,8 @@ def write_pictures(runs: pd.DataFrame, layout: TableLayout, out_dir: Path, curve
                 for c in layout.conditions}
     if layout.conditions:  # the run-level cost is its first condition's network's
         first = layout.conditions[0]
-        for x, name in ((mn.LATENCY_MS, "latency"), (mn.MULT_ADDS_G, "mult_adds")):
+        for x, name in ((mn.LATENCY_MS, "latency"), (mn.MULT_ADDS_G, "mult_adds"),
+                        (mn.SEARCH_DEVICE_HOURS, "search_cost")):
             pictures[f"PSNR against {plots.AXIS_LABELS[x].split(' (')[0]}, {first}"] = plots.plot_tradeoff(
                 runs, first, out_dir / f"tradeoff_{name}_{first}.png", x=x)
     if curves is not None and not curves.empty:
@@ -77,8 +82,12 @@ def write_report(runs: pd.DataFrame, layout: TableLayout, out_dir: str | Path,
     tests = significance_tests(runs, layout)
     files["significance_csv"] = render.write_csv(tests, out / "significance.csv")
     pictures = write_pictures(runs, layout, out, curves, genotypes)
+    items = checklist(runs, layout, provenance)
+    files["checklist"] = out / "checklist.md"
+    files["checklist"].write_text(render.pipe_table(list(CHECKLIST_HEADER), [list(i) for i in items]))
     blocks = _outline(summary, layout, files, pictures, expected_seeds, dict(provenance or {}),
                       is_smoke(runs, layout, provenance), tests)
+    blocks += [("h2", CHECKLIST_TITLE), ("table", list(CHECKLIST_HEADER), [list(i) for i in items])]
     (out / "report.html").write_text(_html(layout.title, blocks))
     report = out / "report.md"
     report.write_text("\n".join(_MARKDOWN[kind](*content) for kind, *content in blocks))
@@ -99,7 +108,7 @@ def _outline(summary, layout, files, pictures, expected_seeds, provenance, smoke
     blocks += [("banner", SMOKE_BANNER)] if smoke else []
     blocks += [("facts", list(provenance.items()))] if provenance else []
     blocks += [("p", caption(layout, expected_seeds, summary)),
-               ("table", render.headers(layout), render.text_rows(summary, layout)),
+               ("table", render.headers(layout, summary), render.text_rows(summary, layout)),
                ("links", [p.name for p in files.values()])]
     blocks += _significance_blocks(tests, layout)
     if "comparison_csv" in files:

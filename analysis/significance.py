@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 MARKERS = ((0.01, "**"), (0.05, "*"))  # tightest first: p < 0.01 -> '**', p < 0.05 -> '*'
+SIGNIFICANT = MARKERS[-1][0]  # the level below which a difference is beyond seed noise (any marker)
 TEST_COLUMNS = ("setting", "compare_with", "column", "mean", "compare_mean", "diff", "p", "n", "compare_n")
 
 

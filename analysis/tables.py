@@ -13,6 +13,12 @@ row is not tested). NaN for untested rows, fewer than 2 seeds a side, or no spre
 rows are never tested nor tested against. Derived rows (a sweep's) are tested against the layout's
 ``compare_derived_with`` when the runs have that setting.
 
+Best: ``<c>_best`` (``params_best``) marks the row with the best mean of ``c`` where its seeds beat the
+runner-up's beyond seed noise (Welch p < 0.05); never a best within noise or untestable.
+
+Improvement over random: where a row is compared with a random-architecture row (runs tagged method
+``random``), ``<psnr column>_ri_mean`` / ``_ri_std`` hold Yang et al.'s RI in % (``improvement_columns``).
+
 Below the input: ``<metric>_<cond>_below_input`` (after ``compare_with``) is True where a searched row's mean
 PSNR or SSIM is below the degraded input's reference row (noisy image, bicubic upscaling, rainy image): the
 network does worse than not restoring at all, which is a budget or training problem, not a ranking. The input
@@ -35,14 +41,17 @@ import numpy as np
 import pandas as pd
 
 from analysis.schema import FINISHED, PARAM_PREFIX, conditions_in
-from analysis.significance import marker_legend, seed_tests
+from analysis.significance import SIGNIFICANT, marker_legend, seed_tests, welch_p
 from trials import metric_names as mn
 from trials.data.kinds import set_rank
 
 METRICS = ("psnr", "ssim")
+HIGHER_IS_BETTER = ("psnr", "ssim")  # value columns by their first word; every other (params, time) is lower
+RANDOM_METHOD = "random"  # the random-architecture baseline's method tag: rows compared with it get RI
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
-                mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)", mn.LATENCY_MS: "Latency (ms)"}
+                mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)", mn.LATENCY_MS: "Latency (ms)",
+                mn.SEARCH_DEVICE_HOURS: "Search device-h", mn.RETRAIN_DEVICE_HOURS: "Retrain device-h"}
 ParseCondition = Callable[[str], tuple[str | None, int] | None]  # 'set5_x4' -> ('set5', 4); None: not one
 
 
@@ -199,7 +208,70 @@ def summarize(runs: pd.DataFrame, layout: TableLayout, expected_seeds: int = 3) 
     summary["compare_with"] = [pairs.get(r.setting) for r in rows]
     summary.attrs.update(table_id=layout.table_id, expected_seeds=expected_seeds, protocol=one_protocol(chosen),
                          latency=latency_devices(chosen) if mn.LATENCY_MS in layout.extras else None)
+    summary = _with_best_marks(summary, data, [mn.PARAMS_M, *values])
+    summary = _with_improvement_over_random(summary, data, random_settings(chosen), metric_columns(layout))
     return _with_below_input(summary, layout, input_row(chosen, rows))
+
+
+def _mean_column(column: str) -> str:
+    return "params_mean" if column == mn.PARAMS_M else f"{column}_mean"
+
+
+def higher_is_better(column: str) -> bool:
+    return column.split("_", 1)[0] in HIGHER_IS_BETTER
+
+
+def _with_best_marks(summary: pd.DataFrame, data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``<c>_best`` (``params_best`` for params): True on the row with the best mean of ``c`` only where its
+    seeds differ from the runner-up's beyond seed noise (Welch p < 0.05); a best within noise, a tie, or a
+    best that cannot be tested (one seed a side) gets no mark."""
+    seeds = {setting: group for setting, group in data.groupby(mn.TAG_SETTING, sort=False)}
+    for column in columns:
+        means = summary[_mean_column(column)].astype("float64").dropna()
+        ranked = means.sort_values(ascending=not higher_is_better(column), kind="stable")
+        flags = pd.Series(False, index=summary.index)
+        if len(ranked) >= 2:
+            best, runner_up = (summary.at[i, "setting"] for i in ranked.index[:2])
+            p = welch_p(seeds[best][column].to_numpy(float), seeds[runner_up][column].to_numpy(float))
+            flags[ranked.index[0]] = bool(p < SIGNIFICANT)
+        name = "params_best" if column == mn.PARAMS_M else f"{column}_best"
+        summary[name] = flags
+    return summary
+
+
+def random_settings(runs: pd.DataFrame) -> set[str]:
+    """The settings whose runs are the random-architecture baseline (method tag ``random``)."""
+    if mn.TAG_METHOD not in runs.columns:
+        return set()
+    return set(runs.loc[runs[mn.TAG_METHOD] == RANDOM_METHOD, mn.TAG_SETTING])
+
+
+def _with_improvement_over_random(summary: pd.DataFrame, data: pd.DataFrame, randoms: set[str],
+                                  columns: list[str]) -> pd.DataFrame:
+    """``<psnr column>_ri_mean`` and ``_ri_std`` for rows compared with a random-baseline row: Yang et al.'s
+    relative improvement 100 x (PSNR - random's mean) / random's mean, per seed of the row, then mean and
+    sample std over those seeds (the random row's own spread is in the Welch test of the PSNR cell)."""
+    psnr_columns = [c for c in columns if c.startswith("psnr_")]
+    if not randoms or not psnr_columns:
+        return summary
+    by_setting = {setting: group for setting, group in data.groupby(mn.TAG_SETTING, sort=False)}
+    for column in psnr_columns:
+        means, stds = [], []
+        for setting, baseline in zip(summary["setting"], summary["compare_with"], strict=True):
+            if baseline not in randoms or setting not in by_setting or baseline not in by_setting:
+                means.append(np.nan), stds.append(np.nan)
+                continue
+            reference = by_setting[baseline][column].astype("float64").mean()
+            ri = 100 * (by_setting[setting][column].astype("float64") - reference) / reference
+            means.append(ri.mean()), stds.append(ri.std(ddof=1) if ri.count() > 1 else np.nan)
+        summary[f"{column}_ri_mean"], summary[f"{column}_ri_std"] = means, stds
+    return summary
+
+
+def improvement_columns(summary: pd.DataFrame) -> list[str]:
+    """The PSNR columns with an improvement over random in this summary (``<c>_ri_mean`` has a value)."""
+    return [c.removesuffix("_ri_mean") for c in summary.columns
+            if c.endswith("_ri_mean") and summary[c].notna().any()]
 
 
 def latency_devices(runs: pd.DataFrame) -> str | None:
@@ -312,8 +384,8 @@ def caption(layout: TableLayout, expected_seeds: int, summary: pd.DataFrame | No
     text = (f"{layout.title}. Cells: mean ± sample std (ddof=1) over the n finished seeds; params: min-max "
             f"over seeds, in M. † fewer than {expected_seeds} finished seeds (or none).")
     text = f"{text} {_significance_note(layout)}" if compared_pairs(layout.rows) else text
-    note = below_input_note(summary) if summary is not None else ""
-    text = f"{text} {note}" if note else text
+    for note in ((below_input_note(summary), improvement_note(summary)) if summary is not None else ()):
+        text = f"{text} {note}" if note else text
     latency = summary.attrs.get("latency") if summary is not None else None
     if latency:
         height, width = mn.LATENCY_INPUT
@@ -331,6 +403,24 @@ def below_input_note(summary: pd.DataFrame) -> str:
     row = summary.attrs.get("input_row", "degraded input")
     return (f"↓ below the {row} row: worse than the degraded input itself, so the cell ranks nothing (the "
             "network had too few training iterations, or its training failed).")
+
+
+def improvement_note(summary: pd.DataFrame) -> str:
+    """The legend of the RI columns and the rows whose PSNR is within seed noise of their random row; ''
+    without RI."""
+    columns = improvement_columns(summary)
+    if not columns:
+        return ""
+    has_ri = summary[[f"{c}_ri_mean" for c in columns]].notna().any(axis=1)
+    p_values = summary.loc[has_ri, [f"{c}_p" for c in columns]].to_numpy(dtype=float)
+    within = [label for label, p in zip(summary.loc[has_ri, "label"], p_values, strict=True)
+              if not (p < SIGNIFICANT).any()]
+    text = ("RI: improvement over the random-architecture row the row is compared with, 100 × (PSNR − random's "
+            "mean) / random's mean, in %, mean ± std over the row's seeds (Yang et al., ICLR 2020).")
+    if within:
+        text += (f" Within seed noise of random (no PSNR column with Welch p < {SIGNIFICANT:g}, or too few seeds "
+                 f"to test): {', '.join(within)}.")
+    return text
 
 
 def _significance_note(layout: TableLayout) -> str:

@@ -74,7 +74,7 @@ def build_config(args: argparse.Namespace, extra: dict[str, object] | None = Non
 
 def default_task(args: argparse.Namespace) -> None:
     """``--task`` when not given: the named ablation's first task (autoderain: derain), else the default task."""
-    if getattr(args, "task", "") is not None:
+    if getattr(args, "task", "") is not None or getattr(args, "task_required", False):
         return
     args.task = TASKS.default
     if getattr(args, "ablation", None):

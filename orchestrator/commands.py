@@ -20,6 +20,8 @@ from orchestrator import invocation, resume
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import ablation_names, find_ablation
+from orchestrator.experiments.study import STUDY
+from orchestrator.experiments.study import all_tasks as study_tasks
 from orchestrator.presets import trial_config
 from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
@@ -143,10 +145,11 @@ def print_grid(plan: Plan) -> None:
     print(f"ablation {plan.ablation.name} ({plan.ablation.description}), task {plan.task}: "
           f"{len(plan.grid())} trials, {plan.cpus_per_trial:g} CPU + {plan.gpus_per_trial:g} GPU each")
     overrides = {s.name: s.overrides for s in plan.ablation.settings}
+    width = max([10, *map(len, overrides)])
     for i, point in enumerate(plan.grid()):
         detail = ", ".join(f"{k}={v}" for k, v in overrides.get(point["setting"], {}).items())
         lam = f" lam={point['lam']}" if "lam" in point else ""
-        print(f"  {i + 1:3d}. setting={point['setting']:<10s} seed={point['seed']}{lam}  {detail}")
+        print(f"  {i + 1:3d}. setting={point['setting']:<{width}s} seed={point['seed']}{lam}  {detail}")
     print(f"Ray results: {plan.experiment_path}")
 
 
@@ -246,6 +249,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
             log_references(plan, tracking)
         runs = print_summary(plan, uri, parent, results)
         publish_report(plan, uri, parent, runs)
+        write_local_report(plan, uri, parent, runs, args.out)
     except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune was stopping: still an interruption
         status = "KILLED"
         raise
@@ -343,6 +347,20 @@ def publish_report(plan: Plan, uri: str, parent: str, runs) -> None:
     except Exception as err:  # noqa: BLE001 - any failure of the report leaves the results as they are
         print(f"warning: the report could not be logged to the parent run ({type(err).__name__}: {err}); "
               f"`{orchestrator()} report {plan.ablation.name} --out DIR` writes it", file=sys.stderr)
+
+
+def write_local_report(plan: Plan, uri: str, parent: str, runs, out: str | None) -> None:
+    """``--out DIR``: the report (tables, plots, checklist) as files, beside the copy on the parent run."""
+    if not out or runs.empty:
+        return
+    from analysis.api import build_report  # deferred
+    from analysis.load import best_seed_genotypes, load_curves  # deferred
+
+    table_layout = plan_layout(plan)
+    path = build_report(runs, table_layout, out, curves=load_curves(uri, runs),
+                        genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=len(plan.seeds),
+                        provenance=invocation.provenance(uri, parent))
+    print(f"Report:      {path.with_suffix('.html')}")
 
 
 def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
@@ -461,10 +479,18 @@ def pick_invocation(parents: list, wanted: str | None):
     raise ValueError(f"no invocation {wanted!r} of this ablation; there are:\n  {listing}")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    names = ablation_names()
-    p = sub.add_parser("ablation", help="run an ablation of a paper as Ray Tune trials tracked in MLflow")
-    p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
+def cmd_study(args: argparse.Namespace) -> int:
+    """``study --task T ...`` runs ``ablation study --task T ...`` (the same options, resume included)."""
+    if args.task is None:
+        raise ValueError(f"study needs --task: one of {', '.join(study_tasks())}")
+    args.ablation = STUDY
+    args.argv = ["ablation", STUDY, *args.argv[1:]]
+    return cmd_ablation(args)
+
+
+def add_run_arguments(p: argparse.ArgumentParser, study: bool = False) -> None:
+    """The options of a run of trials (``ablation`` and ``study``: one parser shape, so a study resumes as the
+    ablation it is)."""
     add_config_arguments(p)
     p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
     p.add_argument("--settings", help="run only these settings (comma-separated)")
@@ -488,9 +514,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "test pairs at its own condition (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
+    p.add_argument("--out", help="also write the report (tables, plots, checklist) to this folder")
+    if study:  # the study's task is its subject: no default (``cmd_study``)
+        p.set_defaults(task_required=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    names = ablation_names()
+    p = sub.add_parser("ablation", help="run an ablation of a paper as Ray Tune trials tracked in MLflow")
+    p.add_argument("ablation", metavar="NAME", help=f"one of {', '.join(names)}")
+    add_run_arguments(p)
     p.set_defaults(func=cmd_ablation)
     global _ABLATION_PARSER
     _ABLATION_PARSER = p
+
+    p = sub.add_parser("study", help="is each search better than random architectures of its space? every "
+                       "system serving a task, RSWS and the random baseline, one protocol, one report")
+    add_run_arguments(p, study=True)
+    p.set_defaults(func=cmd_study)
 
     for name, func, helptext in (("table", cmd_table, "rebuild an ablation's mean ± std table from MLflow"),
                                  ("report", cmd_report, "tables and pictures of an ablation as one page")):

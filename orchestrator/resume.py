@@ -11,10 +11,10 @@ from pathlib import Path
 RECORD = "invocation.json"
 # How and where the trials run: no number depends on them, so a resume may choose them anew.
 RUNTIME = ("gpus_per_trial", "cpus_per_trial", "num_cpus", "max_concurrent", "max_failures", "address",
-           "node_timeout")
-NOT_RECORDED = ("func", "resume", "dry_run", "argv")
+           "node_timeout", "out")
+NOT_RECORDED = ("func", "resume", "dry_run", "argv", "task_required")
 LOCATION = ("name", "storage")  # where the record was found: the same by construction
-PATHS = ("data", "test_data")  # relative on the command line, absolute in the record
+PATHS = ("data", "test_data", "out")  # relative on the command line, absolute in the record
 
 
 def recorded_options(args: argparse.Namespace, tracking_uri: str, storage_uri: str) -> dict:

@@ -25,6 +25,7 @@ from trials import metric_names as M
 from trials.checkpoint import CheckpointError, scratch_folder
 from trials.config import flatten, inferred_tags
 from trials.data import DataError
+from trials.device import environment_tags
 from trials.losses import NonFiniteLossError
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 from trials.retrain import conditions as retrain_conditions
@@ -58,6 +59,7 @@ class TuneHooks(TrialHooks):
     def __init__(self, run: TrialRun, static: dict, width: int, cfg):
         # best_val_score is in every report: Optuna (lambda ablation) maximises it.
         self.run, self.static, self.last, self.width = run, static, {"best_val_score": 0.0}, width
+        self.deterministic = cfg.deterministic
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
         task = TASKS.get(cfg.task.name)
@@ -74,6 +76,7 @@ class TuneHooks(TrialHooks):
     def prepared(self, datasets: list[dict[str, str]], device) -> None:
         self.run.log_inputs(datasets)
         self.run.log_params({"device_resolved": str(device), "torch_threads": str(torch.get_num_threads())})
+        self.run.set_tags(environment_tags(device, self.deterministic) | {M.TAG_DATA: data_digests(datasets)})
 
     def search_epoch(self, metrics: dict, run_dir: Path) -> None:
         epoch = metrics["epoch"]
@@ -110,6 +113,11 @@ class TuneHooks(TrialHooks):
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
         self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
         self._report({"phase": "done", **metrics}, run_dir)
+
+
+def data_digests(datasets: list[dict[str, str]]) -> str:
+    """One line naming every data set a trial read and the digest of its pixels (the checklist's data item)."""
+    return "; ".join(f"{d['context']} {d['name']} ({d['images']} images) sha256:{d['digest'][:16]}" for d in datasets)
 
 
 def draw_pictures(genotype, run_dir: Path, width: int) -> list[Path]:

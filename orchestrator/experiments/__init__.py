@@ -1,7 +1,7 @@
 """Each paper's experiments in one module (presets, ablations, tables, the paper's numbers); importing this
 fills ``EXPERIMENTS``."""
 
-from orchestrator.experiments import autoderain, dlsr, hinas  # noqa: F401 - registers the experiments
+from orchestrator.experiments import autoderain, dlsr, hinas, study  # noqa: F401 - registers the experiments
 from orchestrator.experiments.base import (
     EXPERIMENTS,
     Ablation,

@@ -97,5 +97,5 @@ def layout(ablation: str, task: str):
 
 EXPERIMENTS.register(Experiments(
     name="autoderain", space=SPACE, method=METHOD, presets={"smoke": smoke, "paper": paper},
-    ablations={"autoderain": autoderain}, layout=layout,
+    ablations={"autoderain": autoderain}, layout=layout, study_methods=(METHOD, DARTS),
 ))

@@ -75,6 +75,11 @@ class Experiments:
     # ablation name -> builder (task, options such as lambdas) -> Ablation
     ablations: Mapping[str, Callable[..., Ablation]]
     layout: Callable[[str, str], TableLayout]  # (ablation, task) -> its table (paper numbers named in it)
+    study_methods: tuple[str, ...] = ()  # the methods it brings to a study on its space (default: ``method``)
+
+    def __post_init__(self) -> None:
+        if not self.study_methods and self.method:
+            object.__setattr__(self, "study_methods", (self.method,))
 
 
 EXPERIMENTS: Registry[Experiments] = Registry("experiment set")
