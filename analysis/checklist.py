@@ -44,8 +44,8 @@ def _distinct(runs: pd.DataFrame, column: str, what: str) -> str:
     if not values:
         return NOT_RECORDED
     if len(values) == 1:
-        return f"yes, one for all runs: {values[0]}"
-    return f"no, {len(values)} {what}: " + " | ".join(values)
+        return f"one for all runs: {values[0]}"
+    return f"{len(values)} different {what}: " + " | ".join(values)
 
 
 def _code(runs: pd.DataFrame, provenance: dict) -> str:
@@ -87,7 +87,7 @@ def _hpo(provenance: dict) -> str:
         return "yes: Optuna chose the SSIM-loss weight (see the command); other settings are the preset's"
     if not command:
         return NOT_RECORDED
-    return ("none: every method runs its preset's settings (the same budget for all); the command: " + command)
+    return "none: every method runs with its preset's settings, fixed before any run; the command: " + command
 
 
 def _cost(runs: pd.DataFrame) -> str:
@@ -107,7 +107,8 @@ def _end_to_end(runs: pd.DataFrame) -> str:
     if pd.isna(start) or pd.isna(end):
         return NOT_RECORDED
     seconds = (end - start).total_seconds()
-    return f"{seconds / 60:.1f} min wall time from the first trial's start to the last one's end ({len(runs)} runs)"
+    return (f"{seconds / 60:.1f} min wall time from the first run's start to the last one's end ({len(runs)} runs, "
+            f"reference rows included)")
 
 
 def _versions(runs: pd.DataFrame) -> str:

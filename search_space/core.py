@@ -96,6 +96,7 @@ class Supernet(nn.Module):
 
 class SearchSpace(ABC):
     name: ClassVar[str]
+    label: ClassVar[str] = ""  # how tables name it ('HiNAS'); empty: its name
     config_class: ClassVar[type[SpaceConfig]]
     genotype_class: ClassVar[type[Genotype]]
     capabilities: ClassVar[frozenset[str]] = frozenset()

@@ -57,7 +57,7 @@ def _runs() -> pd.DataFrame:
 def test_the_checklist_answers_each_item_from_the_runs():
     items = dict(checklist(_runs(), layout_for("study", "denoise"), {"command": "python -m orchestrator study"}))
     assert items["Code released, and the version that ran"] == "this tool at commit abc123"
-    assert items["Same evaluation protocol for every method"] == "yes, one for all runs: psnr on y"
+    assert items["Same evaluation protocol for every method"] == "one for all runs: psnr on y"
     assert items["Random-architecture baseline"].startswith("yes: hinas-random")
     assert items["Seeds (independent runs) per row"] == "the same seeds for every row: 0, 1"
     assert items["Hyperparameter optimisation"].startswith("none")
@@ -68,5 +68,5 @@ def test_the_checklist_answers_each_item_from_the_runs():
     mixed.loc[0, mn.TAG_PROTOCOL] = "psnr on rgb"
     bare = mixed.drop(columns=[mn.TAG_HARDWARE])
     answers = dict(checklist(bare, layout_for("study", "denoise")))
-    assert answers["Same evaluation protocol for every method"].startswith("no, 2 protocols")
+    assert answers["Same evaluation protocol for every method"].startswith("2 different protocols")
     assert answers["Hardware"] == NOT_RECORDED and answers["Hyperparameter optimisation"] == NOT_RECORDED

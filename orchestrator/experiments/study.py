@@ -65,9 +65,12 @@ def study(task: str | None, **_) -> Ablation:
                     "under one protocol", tasks, settings)
 
 
+def _label(component) -> str:
+    return component.label or component.name
+
+
 def layout(ablation: str, task: str) -> TableLayout:
-    rows = tuple(Row(setting_name(space, method), f"{space.upper() if space != 'autoderain' else 'AutoDerain'} "
-                     f"space, {METHODS.get(method).name} {'baseline' if method in BASELINES else 'search'}",
+    rows = tuple(Row(setting_name(space, method), f"{_label(METHODS.get(method))} ({_label(SPACES.get(space))} space)",
                      compare_with=None if method == RANDOM else setting_name(space, RANDOM))
                  for space, method in study_rows(task))
     return task_layout(task, table_id=f"study_{task}", ablation=STUDY, rows=rows, extras=COST,

@@ -41,6 +41,7 @@ def num_architectures(cfg: AutoDerainConfig) -> int:
 @SPACES.register
 class AutoDerainSpace(SearchSpace):
     name = "autoderain"
+    label = "AutoDerain"
     config_class = AutoDerainConfig
     genotype_class = Genotype
     capabilities = frozenset({SINGLE_PATH, SAMPLER, RELAXATION, SKIP_START})

@@ -40,6 +40,7 @@ def num_architectures(cfg: DLSRConfig) -> int:
 @SPACES.register
 class DLSRSpace(SearchSpace):
     name = "dlsr"
+    label = "DLSR"
     config_class = DLSRConfig
     genotype_class = Genotype
     capabilities = frozenset({SINGLE_PATH, SAMPLER, PARAMETER_PENALTY})

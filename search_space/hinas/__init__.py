@@ -15,6 +15,7 @@ from .supernet import Supernet
 @SPACES.register
 class HinasSpace(SearchSpace):
     name = "hinas"
+    label = "HiNAS"
     config_class = HinasConfig
     genotype_class = Genotype
     capabilities = frozenset({SINGLE_PATH, SAMPLER, SKIP_START})

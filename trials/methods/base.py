@@ -48,6 +48,7 @@ class SearchContext:
 
 class SearchMethod(ABC):
     name: ClassVar[str]
+    label: ClassVar[str] = ""  # how tables name it ('HiNAS', 'RSWS'); empty: its name
     config_class: ClassVar[type[MethodConfig]]
     requires: ClassVar[frozenset[str]] = frozenset()  # space capabilities (search_space.core) it needs
     # The architecture step comes after the step's weight step (DLSR) instead of before it (HiNAS).

@@ -40,6 +40,7 @@ class DARTSConfig(MethodConfig):
 @METHODS.register
 class DARTS(LastOrBestSelection, DifferentiableMethod):
     name = "darts"
+    label = "DARTS"
     config_class = DARTSConfig
     requires = frozenset({RELAXATION})
     inferred_tag = "autoderain_inferred"

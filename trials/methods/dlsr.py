@@ -51,6 +51,7 @@ class DLSRMethodConfig(MethodConfig):
 @METHODS.register
 class DLSR(LastOrBestSelection, DifferentiableMethod):
     name = "dlsr"
+    label = "DLSR"
     config_class = DLSRMethodConfig
     requires = frozenset({PARAMETER_PENALTY})
     arch_after_weights = True

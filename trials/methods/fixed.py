@@ -37,6 +37,7 @@ def resolve(genotype: str, space_name: str, space_config) -> Genotype:
 @METHODS.register
 class Fixed(SearchMethod):
     name = "fixed"
+    label = "fixed architecture"
     config_class = FixedConfig
     requires = frozenset({SINGLE_PATH})
 

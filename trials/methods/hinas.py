@@ -25,6 +25,7 @@ class HinasMethodConfig(MethodConfig):
 @METHODS.register
 class HiNAS(DifferentiableMethod):
     name = "hinas"
+    label = "HiNAS"
     config_class = HinasMethodConfig
 
     @classmethod

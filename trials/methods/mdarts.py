@@ -60,6 +60,7 @@ class MDARTSConfig(MethodConfig):
 @METHODS.register
 class MDARTS(LastOrBestSelection):
     name = "mdarts"
+    label = "MDARTS"
     config_class = MDARTSConfig
     requires = frozenset({RELAXATION})
     inferred_tag = "autoderain_inferred"

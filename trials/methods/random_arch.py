@@ -21,6 +21,7 @@ class RandomConfig(MethodConfig):
 @METHODS.register
 class RandomArchitecture(SearchMethod):
     name = "random"
+    label = "random architectures"
     config_class = RandomConfig
     requires = frozenset({SAMPLER})
     searches = False

@@ -28,6 +28,7 @@ class RSWSConfig(MethodConfig):
 @METHODS.register
 class RSWS(SearchMethod):
     name = "rsws"
+    label = "RSWS"
     config_class = RSWSConfig
     requires = frozenset({SINGLE_PATH, SAMPLER})
 
