@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from analysis.tables import RANDOM_METHOD, TableLayout, is_reference, select_runs
+from analysis.tables import TableLayout, is_reference, select_runs
 from trials import metric_names as mn
 
 NOT_RECORDED = "not recorded for these runs"
@@ -24,7 +24,7 @@ def checklist(runs: pd.DataFrame, layout: TableLayout, provenance: Mapping[str, 
         ("Same evaluation protocol for every method", _distinct(chosen, mn.TAG_PROTOCOL, "protocols")),
         ("Search space of each method", _per_setting(searched, mn.TAG_SPACE)),
         ("Random-architecture baseline", _random(searched)),
-        ("Random search (with weight sharing) baseline", _has_method(searched, "rsws")),
+        ("Random search (with weight sharing) baseline", _baseline(searched, mn.BASELINE_RANDOM_SEARCH)),
         ("Seeds (independent runs) per row", _seeds(chosen)),
         ("Hyperparameter optimisation", _hpo(provenance)),
         ("Search and retraining cost", _cost(searched)),
@@ -60,15 +60,15 @@ def _per_setting(runs: pd.DataFrame, column: str) -> str:
     return "; ".join(f"{setting}: {value}" for setting, value in pairs.items())
 
 
-def _has_method(runs: pd.DataFrame, method: str) -> str:
-    if mn.TAG_METHOD not in runs.columns:
-        return NOT_RECORDED
-    rows = sorted(runs.loc[runs[mn.TAG_METHOD] == method, mn.TAG_SETTING].unique())
+def _baseline(runs: pd.DataFrame, role: str) -> str:
+    if mn.TAG_BASELINE not in runs.columns:
+        return "no row in this table"
+    rows = sorted(runs.loc[runs[mn.TAG_BASELINE] == role, mn.TAG_SETTING].unique())
     return f"yes: {', '.join(rows)}" if rows else "no row in this table"
 
 
 def _random(runs: pd.DataFrame) -> str:
-    answer = _has_method(runs, RANDOM_METHOD)
+    answer = _baseline(runs, mn.BASELINE_RANDOM_ARCHITECTURE)
     return answer + " (rows compared with it get RI columns)" if answer.startswith("yes") else answer
 
 

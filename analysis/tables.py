@@ -16,8 +16,9 @@ rows are never tested nor tested against. Derived rows (a sweep's) are tested ag
 Best: ``<c>_best`` (``params_best``) marks the row with the best mean of ``c`` where its seeds beat the
 runner-up's beyond seed noise (Welch p < 0.05); never a best within noise or untestable.
 
-Improvement over random: where a row is compared with a random-architecture row (runs tagged method
-``random``), ``<psnr column>_ri_mean`` / ``_ri_std`` hold Yang et al.'s RI in % (``improvement_columns``).
+Improvement over random: where a row is compared with a random-architecture row (runs tagged
+``baseline=random-architecture``), ``<psnr column>_ri_mean`` / ``_ri_std`` hold Yang et al.'s RI in %
+(``improvement_columns``).
 
 Below the input: ``<metric>_<cond>_below_input`` (after ``compare_with``) is True where a searched row's mean
 PSNR or SSIM is below the degraded input's reference row (noisy image, bicubic upscaling, rainy image): the
@@ -47,7 +48,6 @@ from trials.data.kinds import set_rank
 
 METRICS = ("psnr", "ssim")
 HIGHER_IS_BETTER = ("psnr", "ssim")  # value columns by their first word; every other (params, time) is lower
-RANDOM_METHOD = "random"  # the random-architecture baseline's method tag: rows compared with it get RI
 EXTRA_LABELS = {mn.SEARCH_GPU_HOURS: "Search GPU h", mn.PEAK_MEMORY_MB: "Peak mem. (MB)",
                 mn.SEARCH_TIME_S: "Search time (s)", mn.RETRAIN_TIME_S: "Retrain time (s)",
                 mn.INFERENCE_MS: "Inference (ms)", mn.MULT_ADDS_G: "Mult-Adds (G)", mn.LATENCY_MS: "Latency (ms)",
@@ -240,10 +240,10 @@ def _with_best_marks(summary: pd.DataFrame, data: pd.DataFrame, columns: list[st
 
 
 def random_settings(runs: pd.DataFrame) -> set[str]:
-    """The settings whose runs are the random-architecture baseline (method tag ``random``)."""
-    if mn.TAG_METHOD not in runs.columns:
+    """The settings whose runs are the random-architecture baseline (their ``baseline`` tag)."""
+    if mn.TAG_BASELINE not in runs.columns:
         return set()
-    return set(runs.loc[runs[mn.TAG_METHOD] == RANDOM_METHOD, mn.TAG_SETTING])
+    return set(runs.loc[runs[mn.TAG_BASELINE] == mn.BASELINE_RANDOM_ARCHITECTURE, mn.TAG_SETTING])
 
 
 def _with_improvement_over_random(summary: pd.DataFrame, data: pd.DataFrame, randoms: set[str],

@@ -20,8 +20,6 @@ from orchestrator import invocation, resume
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import ablation_names, find_ablation
-from orchestrator.experiments.study import STUDY
-from orchestrator.experiments.study import all_tasks as study_tasks
 from orchestrator.presets import trial_config
 from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
@@ -477,6 +475,13 @@ def pick_invocation(parents: list, wanted: str | None):
             return run
     listing = "\n  ".join(invocation.describe_invocation(r) for r in parents)
     raise ValueError(f"no invocation {wanted!r} of this ablation; there are:\n  {listing}")
+
+
+STUDY = "study"  # the command and the ablation it runs (orchestrator/experiments/study.py)
+
+
+def study_tasks() -> tuple[str, ...]:
+    return find_ablation(STUDY).ablations[STUDY](None).tasks
 
 
 def cmd_study(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
 from trials.checkpoint import CheckpointError, scratch_folder
-from trials.config import flatten, inferred_tags
+from trials.config import baseline_tags, flatten, inferred_tags
 from trials.data import DataError
 from trials.device import environment_tags
 from trials.losses import NonFiniteLossError
@@ -147,7 +147,7 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
     key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if "lam" in params else "")
     tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.method.name,
             M.TAG_TASK: cfg.task.name, M.TAG_SPACE: cfg.space.name, M.TAG_TRIAL_ID: ctx.get_trial_id(),
-            M.TAG_NODE_ID: _node_id(), M.TAG_PROTOCOL: protocol_summary(cfg)} | inferred_tags(cfg)
+            M.TAG_NODE_ID: _node_id(), M.TAG_PROTOCOL: protocol_summary(cfg)} | inferred_tags(cfg) | baseline_tags(cfg)
     run = TrialRun(tracking, key, f"{name}-seed{seed}", tags)
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
     run.log_params(flatten(cfg) | {M.TAG_SETTING: name})  # a param too: MLflow's charts cannot use tags

@@ -14,7 +14,7 @@ from trials.pipeline import TrialHooks, make_method, run_trial
 
 # (space, task) pairs, one per space; each retrains briefly at one condition on one test image.
 SPACES_AND_TASKS = [("hinas", "denoise"), ("dlsr", "sr"), ("autoderain", "derain")]
-TINY = {"method.name": "random", "retrain.iterations": 6, "retrain.checkpoint_every": 3, "data.max_test_images": 1}
+TINY = {"method.name": "random_arch", "retrain.iterations": 6, "retrain.checkpoint_every": 3, "data.max_test_images": 1}
 ONE_CONDITION = {"denoise": {"task.sigmas": "30", "task.search_sigmas": "30"},
                  "sr": {"task.scales": "4", "retrain.warm_start_from": None}, "derain": {}}
 
@@ -46,7 +46,7 @@ def test_the_random_baseline_retrains_a_drawn_genotype_without_a_search_epoch(tm
     genotype = load_genotype(tmp_path / "genotype.json")
     summary = json.loads((tmp_path / "search.json").read_text())
     assert genotype.space == space
-    assert hooks.epochs == 0 and summary["method"] == "random" and summary["best_epoch"] is None
+    assert hooks.epochs == 0 and summary["method"] == "random_arch" and summary["best_epoch"] is None
     assert any(k.startswith("psnr_") for k in metrics) and list(tmp_path.glob("network_*.pt"))
     assert not (tmp_path / "arch_weights.npz").exists()  # no architecture weights were trained
     assert metrics[M.SEARCH_DEVICE_HOURS] < 1e-3 < metrics[M.RETRAIN_DEVICE_HOURS] * 3600  # cost: retraining only
@@ -63,4 +63,4 @@ def test_the_draw_is_a_function_of_the_seed_and_spans_the_space(space, task):
 
 @pytest.mark.parametrize(("space", "task"), SPACES_AND_TASKS)
 def test_the_random_baseline_serves_every_space_that_has_a_sampler(space, task):
-    assert METHODS.get("random").requires <= SPACES.get(space).capabilities
+    assert METHODS.get("random_arch").requires <= SPACES.get(space).capabilities

@@ -22,7 +22,7 @@ from search_space.registry import Registry
 from trials.device import PRECISIONS
 from trials.losses import LOSSES, LossConfig
 from trials.methods import METHODS, MethodConfig
-from trials.metric_names import flatten_dict
+from trials.metric_names import TAG_BASELINE, flatten_dict
 from trials.optim import CLIP_MODES, OPTIMIZERS
 from trials.sections import (
     RETRAIN_SCHEDULES,
@@ -160,6 +160,13 @@ def check_components(cfg: TrialConfig) -> None:
 def spaces_having(capabilities: set[str] | frozenset[str]) -> str:
     """The names of the spaces with every one of ``capabilities``, for an error message ('none' if none)."""
     return ", ".join(SPACES.filter(lambda s: capabilities <= s.capabilities)) or "none"
+
+
+def baseline_tags(cfg: TrialConfig) -> dict[str, str]:
+    """``baseline=<role>`` on the runs of a baseline method (random architectures, random search), which
+    tables and the checklist find by role, not by a method's name."""
+    role = METHODS.get(cfg.method.name).baseline
+    return {TAG_BASELINE: role} if role else {}
 
 
 def inferred_tags(cfg: TrialConfig) -> dict[str, str]:

@@ -61,6 +61,9 @@ TAG_DEVICE_HOURS_UNIT = "device_hours_unit"  # gpu | cpu-core
 TAG_TORCH_VERSION = "torch_version"
 TAG_CUDA_VERSION = "cuda_version"  # 'none' for a CPU build of torch
 TAG_DETERMINISM = "determinism"  # the flags that decide whether a rerun repeats the numbers
+TAG_BASELINE = "baseline"  # on a baseline method's runs: what it is (a BASELINE_* role), for tables and checklists
+BASELINE_RANDOM_ARCHITECTURE = "random-architecture"  # a uniform draw, retrained: rows compared with it get RI
+BASELINE_RANDOM_SEARCH = "random-search-weight-sharing"
 TAG_DATA = "data_digests"  # each data set a trial read: context, name, images, pixel digest (Workload.datasets)
 
 

@@ -57,6 +57,7 @@ class SearchMethod(ABC):
     # False: the method trains no supernet (the random baseline); the loop runs no epoch and the genotype
     # comes straight from ``final_genotype``.
     searches: ClassVar[bool] = True
+    baseline: ClassVar[str | None] = None  # a baseline's role (metric_names.BASELINE_*): its runs' baseline tag
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet

@@ -9,22 +9,24 @@ from dataclasses import dataclass
 import torch
 
 from search_space import SAMPLER, Genotype
+from trials import metric_names as M
 from trials.evaluate import Evaluation
 from trials.methods.base import METHODS, Batch, MethodConfig, SearchMethod
 
 
 @dataclass(frozen=True)
 class RandomConfig(MethodConfig):
-    name: str = "random"
+    name: str = "random_arch"
 
 
 @METHODS.register
 class RandomArchitecture(SearchMethod):
-    name = "random"
+    name = "random_arch"
     label = "random architectures"
     config_class = RandomConfig
     requires = frozenset({SAMPLER})
     searches = False
+    baseline = M.BASELINE_RANDOM_ARCHITECTURE
 
     def current_genotype(self) -> Genotype:
         # A pure function of the seed (as RSWS's draws): seed s gives the same architecture in every run.

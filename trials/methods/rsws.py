@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from search_space import SAMPLER, SINGLE_PATH, Genotype
+from trials import metric_names as M
 from trials.evaluate import Evaluation
 from trials.methods.base import METHODS, Batch, MethodConfig, SearchMethod
 
@@ -31,6 +32,7 @@ class RSWS(SearchMethod):
     label = "RSWS"
     config_class = RSWSConfig
     requires = frozenset({SINGLE_PATH, SAMPLER})
+    baseline = M.BASELINE_RANDOM_SEARCH
 
     def draw(self, purpose: str, index: int) -> Genotype:
         rng = random.Random(f"{self.ctx.seed}:{purpose}:{index}")
