@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from orchestrator import apply, commands, evaluate, export, imports
+from orchestrator import apply, cache, commands, evaluate, export, imports
 from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
 from search_space import SPACES
 from trials.config import flatten
@@ -79,6 +79,7 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     imports.register(sub)
     commands.register(sub)
+    cache.register(sub)
     return parser
 
 

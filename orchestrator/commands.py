@@ -237,7 +237,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
                            resume=args.resume)
     commit = tr.git_commit(Path(__file__).resolve().parent)  # the code that runs, wherever it runs from
     invocation.record(uri, parent, plan, plan.base["overrides"], commit)
-    tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"])
+    tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"], reuse_results=not args.no_cache)
     print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{serve_hint(uri)}", flush=True)
     status = "FAILED"
     try:
@@ -520,6 +520,8 @@ def add_run_arguments(p: argparse.ArgumentParser, study: bool = False) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
     p.add_argument("--out", help="also write the report (tables, plots, checklist) to this folder")
+    p.add_argument("--no-cache", action="store_true", help="compute every trial, even where a finished trial of "
+                   "the store had the same config, data, code and seed (default: reuse its results)")
     if study:  # the study's task is its subject: no default (``cmd_study``)
         p.set_defaults(task_required=True)
 

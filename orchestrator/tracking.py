@@ -42,6 +42,7 @@ class Tracking:
     parent_run_id: str
     git_commit: str
     preset: str
+    reuse_results: bool = True  # the result cache (trials.result_cache); --no-cache turns it off
 
 
 def default_uri(base: Path, create: bool = True) -> str:
@@ -292,6 +293,23 @@ class TrialRun:
         for path in paths:
             if path.exists():
                 self.client.log_artifact(self.run_id, str(path))
+
+    def finished_twin(self, tag: str, value: str) -> str | None:
+        """The first finished run anywhere in the store whose ``tag`` is ``value`` (the result cache)."""
+        experiments = [e.experiment_id for e in self.client.search_experiments(max_results=10_000)]
+        runs = self.client.search_runs(experiments, f"tags.`{tag}` = '{value}' and attributes.status = 'FINISHED'",
+                                       order_by=["attributes.start_time ASC"], max_results=1)
+        return runs[0].info.run_id if runs else None
+
+    def download_files(self, run_id: str, names: tuple[str, ...], into: Path) -> None:
+        """``names`` (those the run has) and every file under its ``networks/``, flat in ``into``."""
+        present = {a.path for a in self.client.list_artifacts(run_id)}
+        wanted = [name for name in names if name in present]
+        wanted += [a.path for a in self.client.list_artifacts(run_id, NETWORKS) if not a.is_dir]
+        for path in wanted:
+            local = Path(self.client.download_artifacts(run_id, path, str(into)))
+            if local.parent != into:
+                local.rename(into / local.name)
 
     def log_networks(self, paths: list[Path]) -> None:
         """Each retrained network: its self-describing file under ``networks/`` (what ``apply`` reads, with

@@ -5,6 +5,8 @@ The run folder is the Tune checkpoint: after every search epoch and retrain chec
 last reported checkpoint back and the pipeline resumes from it.
 """
 
+import hashlib
+import json
 import logging
 import shutil
 import sys
@@ -32,7 +34,7 @@ from trials.retrain import conditions as retrain_conditions
 from trials.retrain import protocol_summary
 from trials.tasks import TASKS
 
-ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json")
+ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json", ARCH_WEIGHTS)
 # Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
 # failed (reported with phase M.PHASE_FAILED and the error), instead of Ray retrying it as if its worker died.
 DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError, CheckpointError)
@@ -103,9 +105,28 @@ class TuneHooks(TrialHooks):
     def searched(self, genotype, summary: dict, run_dir: Path) -> None:
         self.run.log_artifacts([run_dir / "genotype.json", run_dir / "search.json"])
         self.run.log_artifacts(draw_pictures(genotype, run_dir, self.width))
+        self.run.set_tags({M.TAG_GENOTYPE: genotype_tag(genotype)})
         score = summary["selection_score"] or 0.0
         self.last["best_val_score"] = score
         self.run.log_metrics({"best_val_score": score})
+
+    def keyed(self, kind: str, key: str) -> None:
+        self.run.set_tags({M.TAG_CACHE_KEY.format(kind=kind): key})
+
+    def reusable(self, kind: str, key: str, into: Path) -> bool:
+        if not self.run.tracking.reuse_results:
+            return False
+        twin = self.run.finished_twin(M.TAG_CACHE_KEY.format(kind=kind), key)
+        if twin is None:
+            return False
+        self.run.download_files(twin, ARTIFACTS, into)
+        self.twin = twin
+        return True
+
+    def adopted(self, kind: str) -> None:
+        self.run.set_tags({M.TAG_REUSED: kind, M.TAG_REUSED_FROM: self.twin})
+        print(f"reused the {kind} results of finished run {self.twin} (same {kind} cache key; --no-cache "
+              f"recomputes)", flush=True)
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
         self.run.log_metrics(metrics)
@@ -113,6 +134,15 @@ class TuneHooks(TrialHooks):
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
         self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
         self._report({"phase": "done", **metrics}, run_dir)
+
+
+GENOTYPE_TAG_CHARS = 8000  # MLflow's limit on a tag value
+
+
+def genotype_tag(genotype) -> str:
+    """The genotype as compact JSON, the form `cache export` lists; its digest where it is too long for a tag."""
+    text = json.dumps(genotype.to_json(), sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= GENOTYPE_TAG_CHARS else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def data_digests(datasets: list[dict[str, str]]) -> str:

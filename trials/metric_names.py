@@ -64,6 +64,10 @@ TAG_DETERMINISM = "determinism"  # the flags that decide whether a rerun repeats
 TAG_BASELINE = "baseline"  # on a baseline method's runs: what it is (a BASELINE_* role), for tables and checklists
 BASELINE_RANDOM_ARCHITECTURE = "random-architecture"  # a uniform draw, retrained: rows compared with it get RI
 BASELINE_RANDOM_SEARCH = "random-search-weight-sharing"
+TAG_CACHE_KEY = "{kind}_cache_key"  # trial_cache_key, retrain_cache_key: trials.result_cache's keys of the run
+TAG_REUSED = "reused"  # trial | retrain: what this run took from a finished twin instead of computing it
+TAG_REUSED_FROM = "reused_from"  # the twin's run id
+TAG_GENOTYPE = "genotype"  # the derived genotype as compact JSON (sha256:<hex> when longer than a tag holds)
 TAG_DATA = "data_digests"  # each data set a trial read: context, name, images, pixel digest (Workload.datasets)
 
 

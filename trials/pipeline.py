@@ -11,6 +11,7 @@ as an uninterrupted run.
 import json
 import random
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from search_space import SPACES, Genotype, genotype_from_json
-from trials import checkpoint
+from search_space import SPACES, Genotype, genotype_from_json, load_genotype
+from trials import checkpoint, result_cache
 from trials import metric_names as M
 from trials.complexity import latency_ms
 from trials.config import TrialConfig, config_differences, to_json
@@ -55,6 +56,18 @@ class TrialHooks:
     def finished(self, metrics: dict, run_dir: Path) -> None:
         """When metrics.json is written (the retrained networks are in the run folder by then)."""
 
+    def keyed(self, kind: str, key: str) -> None:
+        """The trial's result-cache key of ``kind`` (``trials.result_cache``: trial or retrain), once known."""
+
+    def reusable(self, kind: str, key: str, into: Path) -> bool:
+        """Whether a finished trial with this key exists: its files (genotype.json, search.json, metrics.json,
+        arch_weights.npz, network_*) are then written to ``into``, to be adopted instead of computed. Default:
+        no cache."""
+        return False
+
+    def adopted(self, kind: str) -> None:
+        """After the files ``reusable`` wrote were adopted (complete, so the trial computes no more of them)."""
+
 
 def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = None) -> dict:
     run_dir, hooks = Path(run_dir), hooks or TrialHooks()
@@ -62,11 +75,21 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
     write_config(cfg, run_dir)
     work = prepare(cfg)  # every data problem surfaces here, before any training
     device = pick_device(cfg.device)
-    hooks.prepared(work.datasets(cfg), device)
+    datasets = work.datasets(cfg)
+    hooks.prepared(datasets, device)
     seed_everything(cfg.seed, cfg.deterministic)
     state = checkpoint.load(run_dir) or {"phase": "search"}
+    key = result_cache.trial_key(cfg, datasets, device)
+    hooks.keyed(result_cache.TRIAL, key)
+    if "search" not in state and state["phase"] == "search":  # nothing computed yet: a finished twin will do
+        state = reuse(result_cache.TRIAL, key, cfg, state, run_dir, hooks)
     if state["phase"] == "search":
         state = search_phase(cfg, work, device, state, run_dir, hooks)
+    if state["phase"] == "retrain":
+        key = result_cache.retrain_key(cfg, state["genotype"], datasets, device)
+        hooks.keyed(result_cache.RETRAIN, key)
+        if state["retrain"]["index"] == 0 and state["retrain"]["iteration"] == 0:
+            state = reuse(result_cache.RETRAIN, key, cfg, state, run_dir, hooks)
     if state["phase"] == "retrain":
         state = retrain_phase(cfg, work, device, state, run_dir, hooks)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -102,6 +125,50 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
              "retrain": {"index": 0, "iteration": 0, "results": {}, "seconds": 0.0}}
     checkpoint.save(state, run_dir)
     hooks.searched(genotype, summary, run_dir)
+    return state
+
+
+def reuse(kind: str, key: str, cfg: TrialConfig, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
+    """The state after adopting a finished twin's files (the whole trial, or its retraining), or ``state``
+    as it was when there is none or its files are incomplete."""
+    folder = run_dir / "reused"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    try:
+        if not hooks.reusable(kind, key, folder) or not has_every_network(folder, cfg):
+            return state
+        state = adopt(kind, folder, cfg, state, run_dir, hooks)
+        hooks.adopted(kind)
+        return state
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def has_every_network(folder: Path, cfg: TrialConfig) -> bool:
+    task = TASKS.get(cfg.task.name)
+    names = [network_file_name(task.condition_column, c) for c in conditions(cfg)]
+    return all((folder / name).is_file() for name in [*names, "metrics.json", "genotype.json", "search.json"])
+
+
+def adopt(kind: str, folder: Path, cfg: TrialConfig, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
+    """A whole trial: its genotype, search summary, networks and metrics. Its retraining: networks and
+    metrics, with this trial's own search figures (time, memory, cost) in the metrics."""
+    for path in folder.glob("network_*"):
+        shutil.copy2(path, run_dir / path.name)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    if kind == result_cache.TRIAL:
+        for name in ("genotype.json", "search.json", ARCH_WEIGHTS):
+            if (folder / name).exists():
+                shutil.copy2(folder / name, run_dir / name)
+        summary = json.loads((run_dir / "search.json").read_text())
+        genotype = load_genotype(run_dir / "genotype.json")
+        state = {"phase": "done", "genotype": genotype.to_json(), "summary": summary}
+        hooks.searched(genotype, summary, run_dir)
+    else:
+        metrics |= search_metrics(state["summary"])
+        state = {"phase": "done", "genotype": state["genotype"], "summary": state["summary"]}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    checkpoint.save(state, run_dir)
     return state
 
 
@@ -174,16 +241,24 @@ def final_metrics(state: dict) -> dict[str, float]:
         M.INFERENCE_MS: float(np.mean([r[M.INFERENCE_MS] for r in results])),
         M.LATENCY_MS: first.get(M.LATENCY_MS, float("nan")),  # nan: retrained before latency was measured
         **({M.ONNX_LATENCY_MS: first[M.ONNX_LATENCY_MS]} if M.ONNX_LATENCY_MS in first else {}),
+        **search_metrics(summary),
+        M.RETRAIN_TIME_S: state["retrain"]["seconds"],
+    })
+    device_type = torch.device(summary.get("device", "cpu")).type
+    metrics[M.RETRAIN_DEVICE_HOURS] = device_hours(state["retrain"]["seconds"], device_type, torch.get_num_threads())
+    return metrics
+
+
+def search_metrics(summary: dict) -> dict[str, float]:
+    """The search's time, memory and cost as final metrics."""
+    device_type = torch.device(summary.get("device", "cpu")).type
+    return {
         M.SEARCH_TIME_S: summary["search_time_s"],
         M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
         M.PEAK_MEMORY_MB: summary["peak_memory_mb"],
         **{k: summary[k] for k in (M.PEAK_RSS_MB, M.PEAK_CUDA_MB) if k in summary},  # older trials: absent
-        M.RETRAIN_TIME_S: state["retrain"]["seconds"],
-    })
-    device_type, threads = torch.device(summary.get("device", "cpu")).type, torch.get_num_threads()
-    metrics[M.SEARCH_DEVICE_HOURS] = device_hours(summary["search_time_s"], device_type, threads)
-    metrics[M.RETRAIN_DEVICE_HOURS] = device_hours(state["retrain"]["seconds"], device_type, threads)
-    return metrics
+        M.SEARCH_DEVICE_HOURS: device_hours(summary["search_time_s"], device_type, torch.get_num_threads()),
+    }
 
 
 def keep_network(net, genotype: Genotype, cfg: TrialConfig, condition: int, run_dir: Path) -> Path:
