@@ -24,6 +24,7 @@ from orchestrator.presets import trial_config
 from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
+from trials.config import baseline_tags
 from trials.data import check_folder
 from trials.references import network_reference
 from trials.retrain import protocol_summary, reference_metrics
@@ -368,9 +369,15 @@ def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
     else:
         print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
     print(f"Networks:    artifacts networks/ of each trial's run; on your image: {orchestrator()} apply {parent} "
-          f"IMAGE -o OUT --setting {plan.ablation.settings[-1].name} (its best trial)")
+          f"IMAGE -o OUT --setting {searched_setting(plan)} (its best trial)")
     print(f"Ray results: {plan.experiment_path}")
     print(f"Table again: {orchestrator()} table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
+
+
+def searched_setting(plan: Plan) -> str:
+    """The last setting that searches (not a baseline): the one a user most likely wants to apply."""
+    searched = [s.name for s in plan.ablation.settings if not baseline_tags(trial_config(plan.base, s, plan.seeds[0]))]
+    return (searched or [plan.ablation.settings[-1].name])[-1]
 
 
 def serve_command(uri: str) -> str:

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import pytest
 import skimage.data
@@ -680,3 +681,49 @@ def test_autoderain_ablation_compares_mdarts_darts_random_hand_and_hinas_on_dera
     applied = orchestrator(tmp_path, "apply", by_setting["mdarts"].info.run_id, str(rainy), "-o", "clean.png")
     assert applied.returncode == 0, applied.stderr[-2000:]
     assert read_image(tmp_path / "clean.png", True).shape == (64, 80, 3)
+
+
+def test_a_study_reports_random_and_a_second_identical_study_reuses_every_result(tmp_path):
+    """Issue 29 end to end: the study's table has the random row and RI, its report the checklist; the same
+    study again on the same store computes nothing (every trial adopted from its twin, tagged so) and gives
+    the same table; --no-cache computes again; `cache export` lists every result for pandas."""
+    sets = [arg for item in TRIVIAL if not item.startswith("method.") for arg in ("--set", item)]  # for every method
+    study = ["study", "--task", "denoise", "--settings", "hinas-hinas,hinas-random_arch", "--seeds", "0,1", *sets]
+    started = time.monotonic()
+    first = orchestrator(tmp_path, *study, "--out", "report", timeout=900)
+    first_s = time.monotonic() - started
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "RI σ=30 (%)" in first.stdout and "random architectures (HiNAS space)" in first.stdout
+    checklist = (tmp_path / "report" / "checklist.md").read_text()
+    assert "Random-architecture baseline | yes: hinas-random_arch" in " ".join(checklist.split())
+    assert "checklist" in (tmp_path / "report" / "report.html").read_text()
+
+    started = time.monotonic()
+    again = orchestrator(tmp_path, *study, "--name", "again", timeout=900)
+    again_s = time.monotonic() - started
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert table_lines(again.stdout) == table_lines(first.stdout)
+    _, children = child_runs(tmp_path, "study-study-denoise")
+    by_invocation = {}
+    for run in children:
+        by_invocation.setdefault(run.data.tags[M.TAG_INVOCATION], []).append(run)
+    originals, reused = sorted(by_invocation.values(), key=lambda runs: min(r.info.start_time for r in runs))
+    assert all(M.TAG_REUSED not in r.data.tags for r in originals)
+    sources = {r.data.tags[M.TAG_REUSED_FROM] for r in reused}
+    assert all(r.data.tags.get(M.TAG_REUSED) == "trial" for r in reused) and sources == {r.info.run_id for r in
+                                                                                         originals}
+    assert all(r.data.metrics[M.psnr("sigma30")] == next(o for o in originals if o.info.run_id == r.data.tags[
+        M.TAG_REUSED_FROM]).data.metrics[M.psnr("sigma30")] for r in reused)
+    print(f"study: first {first_s:.0f} s, identical again {again_s:.0f} s (reused)")
+
+    fresh = orchestrator(tmp_path, *study, "--name", "fresh", "--no-cache", "--settings", "hinas-random_arch",
+                         "--seeds", "0", timeout=900)
+    assert fresh.returncode == 0, fresh.stdout[-3000:] + fresh.stderr[-3000:]
+    _, children = child_runs(tmp_path, "study-study-denoise")
+    assert len(children) == 9 and sum(M.TAG_REUSED in r.data.tags for r in children) == 4
+
+    exported = orchestrator(tmp_path, "cache", "export", "results.parquet", timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    frame = pd.read_parquet(tmp_path / "results.parquet")
+    assert len(frame) == 9 and set(frame[M.TAG_SPACE]) == {"hinas"} and frame[M.TAG_GENOTYPE].notna().all()
+    assert set(frame["retrain.iterations"]) == {2} and set(frame[M.TAG_SEED]) == {0, 1}

@@ -85,11 +85,10 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
         state = reuse(result_cache.TRIAL, key, cfg, state, run_dir, hooks)
     if state["phase"] == "search":
         state = search_phase(cfg, work, device, state, run_dir, hooks)
-    if state["phase"] == "retrain":
-        key = result_cache.retrain_key(cfg, state["genotype"], datasets, device)
-        hooks.keyed(result_cache.RETRAIN, key)
-        if state["retrain"]["index"] == 0 and state["retrain"]["iteration"] == 0:
-            state = reuse(result_cache.RETRAIN, key, cfg, state, run_dir, hooks)
+    key = result_cache.retrain_key(cfg, state["genotype"], datasets, device)  # a reused trial's too
+    hooks.keyed(result_cache.RETRAIN, key)
+    if state["phase"] == "retrain" and state["retrain"]["index"] == 0 and state["retrain"]["iteration"] == 0:
+        state = reuse(result_cache.RETRAIN, key, cfg, state, run_dir, hooks)
     if state["phase"] == "retrain":
         state = retrain_phase(cfg, work, device, state, run_dir, hooks)
     metrics = json.loads((run_dir / "metrics.json").read_text())
