@@ -90,6 +90,10 @@ class TableLayout:
     describe_setting: Callable[[str], tuple[float, str]] = _plain_setting
     compare_derived_with: str | None = None  # the setting derived rows are tested against, e.g. 'lam0'
 
+    def with_extras(self, extras: Iterable[str]) -> "TableLayout":
+        """The layout with these further columns after its own (each once), e.g. the cost columns."""
+        return replace(self, extras=tuple(dict.fromkeys((*self.extras, *extras))))
+
     def only(self, settings: Iterable[str] | None) -> "TableLayout":
         """The layout with only the rows of ``settings`` (an invocation's ``--settings``; None: all rows), so
         a setting that was never asked for is no empty row, while an asked-for one without runs stays a † row."""

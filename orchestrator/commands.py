@@ -403,6 +403,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         return print_invocations(args)
     runs, _, settings, expected = load_for(args)
     fmt = "tex" if args.format == "latex" else args.format
+    table_layout = table_layout.with_extras(M.COST) if args.cost else table_layout
     print(table_text(runs, table_layout.only(settings), fmt, compare_paper=args.compare == "paper",
                      expected_seeds=expected))
     return 0
@@ -416,7 +417,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.list_invocations:
         return print_invocations(args)
     runs, parent, settings, expected = load_for(args)
-    table_layout = table_layout.only(settings)
+    table_layout = (table_layout.with_extras(M.COST) if args.cost else table_layout).only(settings)
     uri = args.tracking_uri or default_uri()
     path = build_report(runs, table_layout, args.out, curves=load_curves(uri, runs),
                         genotypes=best_seed_genotypes(uri, runs, table_layout), expected_seeds=expected,
@@ -558,6 +559,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--invocation", metavar="ID", help="the parent run (or a prefix of its id) to show; "
                        "default: the latest invocation of the ablation")
         p.add_argument("--list-invocations", action="store_true", help="list the ablation's invocations and exit")
+        p.add_argument("--cost", action="store_true", help="add the search and retraining device-hours columns "
+                       "(GPU-hours, or CPU-core-hours on a CPU)")
         if name == "table":
             p.add_argument("--format", choices=("md", "latex", "csv"), default="md")
             p.add_argument("--compare", choices=("paper",), help="set the paper's numbers beside ours")

@@ -295,6 +295,12 @@ def test_table_command_rebuilds_table_1_from_mlflow_and_compares_with_the_paper(
     report = orchestrator(cwd, "report", "lwas", "--out", str(cwd / "report"))
     assert report.returncode == 0, report.stderr
     assert (cwd / "report" / "report.html").exists()
+    checklist = (cwd / "report" / "checklist.md").read_text()
+    assert "Random-architecture baseline | no row in this table" in " ".join(checklist.split())
+    cost = orchestrator(cwd, "table", "lwas", "--cost")
+    header = next(line for line in cost.stdout.splitlines() if line.startswith("| Method"))
+    assert cost.returncode == 0 and "Search device-h" in header and "Retrain device-h" in header
+    assert all(float(row.split("|")[-2].split("±")[0]) > 0 for row in table_rows(cost.stdout))  # core-hours
 
 
 def test_apply_restores_a_user_image_with_a_trial_s_network(lwas_smoke):

@@ -304,3 +304,13 @@ def test_no_ri_columns_without_a_random_row(runs):
     summary, layout = table(runs, layout_for("lwas", "denoise"))
     assert not [c for c in summary.columns if "_ri_" in c]
     assert "RI " not in render.to_markdown(summary, layout, 3)
+
+
+def test_cost_columns_are_added_once_after_the_layouts_own(runs):
+    layout = layout_for("lwas", "denoise")
+    with_cost = layout.with_extras(mn.COST).with_extras(mn.COST)
+    assert with_cost.extras == (*layout.extras, *mn.COST)
+    records = [r | {mn.SEARCH_DEVICE_HOURS: 0.5, mn.RETRAIN_DEVICE_HOURS: 0.25} for r in _lwas_records()]
+    summary, resolved = table(tidy(records), with_cost)
+    assert render.headers(resolved, summary)[-2:] == ["Search device-h", "Retrain device-h"]
+    assert summary.set_index("setting").loc["basic", "search_device_hours_mean"] == 0.5

@@ -15,6 +15,7 @@ RETRAIN_TIME_S = "retrain_time_s"
 # time x torch threads) on a CPU; the run's DEVICE_HOURS_UNIT tag says which.
 SEARCH_DEVICE_HOURS = "search_device_hours"
 RETRAIN_DEVICE_HOURS = "retrain_device_hours"
+COST = (SEARCH_DEVICE_HOURS, RETRAIN_DEVICE_HOURS)  # the cost columns a table can add (`table --cost`)
 PEAK_MEMORY_MB = "peak_memory_mb"  # the tables' search memory: PEAK_CUDA_MB on a GPU, PEAK_RSS_MB on a CPU
 PEAK_RSS_MB = "peak_rss_mb"  # peak resident memory of the trial's process during the search
 PEAK_CUDA_MB = "peak_cuda_mb"  # peak CUDA memory allocated by PyTorch during the search (GPU trials only)
