@@ -19,7 +19,7 @@ from pathlib import Path
 from orchestrator import invocation, resume
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
-from orchestrator.experiments import ablation_names, find_ablation
+from orchestrator.experiments import TUNED_PARAM, ablation_names, find_ablation
 from orchestrator.presets import trial_config
 from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
@@ -82,9 +82,11 @@ def make_plan(args: argparse.Namespace) -> Plan:
         ablation = dataclasses.replace(ablation, settings=tuple(ablation.setting(n) for n in args.settings.split(",")))
     optuna_samples = 0
     if args.search == "optuna":
-        if not any("loss.lam" in s.overrides for s in ablation.settings):
-            raise ValueError("--search optuna chooses the SSIM-loss weight: use it with an ablation that sweeps "
-                             "loss.lam (`ablation lambda`)")
+        if ablation.tuned is None:
+            tunable = [name for name in ablation_names() if experiments_tuned(name)]
+            raise ValueError(f"--search optuna chooses a config value that an ablation declares as tuned; "
+                             f"ablation {ablation.name} declares none (use it with "
+                             f"{', '.join(f'`ablation {n}`' for n in tunable)})")
         optuna_samples = args.num_samples
     base = {"preset": args.preset, "task": args.task, "overrides": user_overrides(args)}
     configs = [setting_config(base, setting, seeds[0]) for setting in ablation.settings]  # all valid before Ray
@@ -97,6 +99,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 max_failures=args.max_failures, optuna_samples=optuna_samples,
                 progress_columns=progress_columns(configs[0]),
                 reference_networks=reference_networks(args.reference_network, args.task))
+
+
+def experiments_tuned(ablation: str) -> bool:
+    """Whether the ablation declares a key a searcher may tune."""
+    build = find_ablation(ablation).ablations[ablation]
+    return any(build(task).tuned is not None for task in build(None).tasks)
 
 
 def reference_networks(items: list[str], task: str) -> tuple[tuple[str, str], ...]:
@@ -147,8 +155,8 @@ def print_grid(plan: Plan) -> None:
     width = max([10, *map(len, overrides)])
     for i, point in enumerate(plan.grid()):
         detail = ", ".join(f"{k}={v}" for k, v in overrides.get(point["setting"], {}).items())
-        lam = f" lam={point['lam']}" if "lam" in point else ""
-        print(f"  {i + 1:3d}. setting={point['setting']:<{width}s} seed={point['seed']}{lam}  {detail}")
+        tuned = f" {plan.ablation.tuned.key}={point[TUNED_PARAM]}" if TUNED_PARAM in point else ""
+        print(f"  {i + 1:3d}. setting={point['setting']:<{width}s} seed={point['seed']}{tuned}  {detail}")
     print(f"Ray results: {plan.experiment_path}")
 
 

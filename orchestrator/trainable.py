@@ -20,7 +20,7 @@ import torch
 from ray import tune
 
 from analysis.pictures import PICTURES
-from orchestrator.experiments import Setting
+from orchestrator.experiments import TUNED_PARAM, Setting, Tuned
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
@@ -59,8 +59,8 @@ class TuneHooks(TrialHooks):
     checkpoints, the retraining's progress (condition, iteration of total, loss, eta) without a checkpoint."""
 
     def __init__(self, run: TrialRun, static: dict, width: int, cfg):
-        # best_val_score is in every report: Optuna (lambda ablation) maximises it.
-        self.run, self.static, self.last, self.width = run, static, {"best_val_score": 0.0}, width
+        # The selection score is in every report: a searcher (--search optuna) maximises it.
+        self.run, self.static, self.last, self.width = run, static, {M.SELECTION_SCORE: 0.0}, width
         self.deterministic = cfg.deterministic
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
@@ -85,7 +85,7 @@ class TuneHooks(TrialHooks):
         if epoch > self.logged_epochs:  # a resumed trial repeats no logged epoch
             self.run.log_metrics({k: v for k, v in metrics.items() if k != "epoch"}, step=epoch)
         if M.VAL_SCORE in metrics:
-            self.last["best_val_score"] = max(self.last["best_val_score"], metrics[M.VAL_SCORE])
+            self.last[M.SELECTION_SCORE] = max(self.last[M.SELECTION_SCORE], metrics[M.VAL_SCORE])
         progress = {M.PROGRESS_CONDITION: "", M.PROGRESS_DONE: epoch, M.PROGRESS_TOTAL: self.epochs,
                     M.PROGRESS_ETA_S: self.clock.eta_s("search", epoch, self.epochs)}
         self._report({"phase": "search", **metrics, **progress}, run_dir)
@@ -107,8 +107,8 @@ class TuneHooks(TrialHooks):
         self.run.log_artifacts(draw_pictures(genotype, run_dir, self.width))
         self.run.set_tags({M.TAG_GENOTYPE: genotype_tag(genotype)})
         score = summary["selection_score"] or 0.0
-        self.last["best_val_score"] = score
-        self.run.log_metrics({"best_val_score": score})
+        self.last[M.SELECTION_SCORE] = score
+        self.run.log_metrics({M.SELECTION_SCORE: score})
 
     def keyed(self, kind: str, key: str) -> None:
         self.run.set_tags({M.TAG_CACHE_KEY.format(kind=kind): key})
@@ -162,19 +162,20 @@ def draw_pictures(genotype, run_dir: Path, width: int) -> list[Path]:
 
 
 def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tracking: Tracking, ablation: str,
-                      threads: int) -> None:
-    """One trial: ``params`` holds the grid point (setting, seed; lam when Optuna chooses it)."""
+                      threads: int, tuned: Tuned | None = None) -> None:
+    """One trial: ``params`` holds the grid point (setting, seed; the tuned key's value when a searcher chose
+    it)."""
     torch.set_num_threads(threads)
     sys.unraisablehook = quiet_shutdown_hook
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)  # a line per checkpoint
     setting, seed = settings[params["setting"]], int(params["seed"])
     extra, name = {}, setting.name
-    if "lam" in params:  # chosen by a searcher
-        extra["loss.lam"] = float(params["lam"])
-        name = f"lam{float(params['lam']):.4g}"
+    if TUNED_PARAM in params:  # chosen by a searcher
+        value = float(params[TUNED_PARAM])
+        extra[tuned.key], name = value, tuned.setting_name(value)
     cfg = trial_config(base, setting, seed, extra)
     ctx = tune.get_context()
-    key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if "lam" in params else "")
+    key = f"{ablation}/{name}/seed{seed}" + (f"/{ctx.get_trial_id()}" if TUNED_PARAM in params else "")
     tags = {M.TAG_ABLATION: ablation, M.TAG_SETTING: name, M.TAG_SEED: str(seed), M.TAG_METHOD: cfg.method.name,
             M.TAG_TASK: cfg.task.name, M.TAG_SPACE: cfg.space.name, M.TAG_TRIAL_ID: ctx.get_trial_id(),
             M.TAG_NODE_ID: _node_id(), M.TAG_PROTOCOL: protocol_summary(cfg)} | inferred_tags(cfg) | baseline_tags(cfg)

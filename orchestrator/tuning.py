@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 
 from orchestrator import watchdog
-from orchestrator.experiments import Ablation, Setting
+from orchestrator.experiments import TUNED_PARAM, Ablation, Setting
 from orchestrator.tracking import Tracking
+from trials import metric_names as M
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Plan:
     gpus_per_trial: float
     max_concurrent: int | None
     max_failures: int
-    optuna_samples: int = 0  # > 0: Optuna chooses lambda for this many trials
+    optuna_samples: int = 0  # > 0: Optuna chooses the ablation's tuned key (Ablation.tuned) for this many trials
     progress_columns: tuple[str, ...] = ()  # test metrics shown in Tune's table
     reference_networks: tuple[tuple[str, str], ...] = ()  # (name, saved network file): extra reference rows
     @property
@@ -34,7 +35,9 @@ class Plan:
 
     def grid(self) -> list[dict]:
         if self.optuna_samples:
-            return [{"setting": "optuna", "seed": self.seeds[0], "lam": "chosen by Optuna"}] * self.optuna_samples
+            tuned = self.ablation.tuned
+            chosen = f"chosen by Optuna in [{tuned.low:g}, {tuned.high:g}]"
+            return [{"setting": "optuna", "seed": self.seeds[0], TUNED_PARAM: chosen}] * self.optuna_samples
         return [{"setting": s.name, "seed": seed} for s in self.ablation.settings for seed in self.seeds]
 
 
@@ -109,7 +112,8 @@ def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
     trainable = tune.with_resources(
         tune.with_parameters(restoration_trial, base=plan.base,
                              settings={s.name: s for s in plan.ablation.settings} | optuna_setting(plan),
-                             tracking=tracking, ablation=plan.ablation.name, threads=threads),
+                             tracking=tracking, ablation=plan.ablation.name, threads=threads,
+                             tuned=plan.ablation.tuned),
         {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial},
     )
     if restore:
@@ -123,7 +127,8 @@ def param_space(plan: Plan) -> dict:
     from ray import tune  # deferred: as above
 
     if plan.optuna_samples:
-        return {"setting": "optuna", "seed": plan.seeds[0], "lam": tune.uniform(0.0, 1.5)}
+        tuned = plan.ablation.tuned
+        return {"setting": "optuna", "seed": plan.seeds[0], TUNED_PARAM: tune.uniform(tuned.low, tuned.high)}
     return {"setting": tune.grid_search(plan.ablation.names()), "seed": tune.grid_search(list(plan.seeds))}
 
 
@@ -139,7 +144,7 @@ def tune_config(plan: Plan):
     from ray.tune.search.optuna import OptunaSearch  # deferred: as above
 
     # The best supernet's validation score (never the test set) is what Optuna maximises.
-    searcher = OptunaSearch(metric="best_val_score", mode="max", seed=plan.seeds[0])
+    searcher = OptunaSearch(metric=M.SELECTION_SCORE, mode="max", seed=plan.seeds[0])
     return tune.TuneConfig(search_alg=searcher, num_samples=plan.optuna_samples,
                            max_concurrent_trials=plan.max_concurrent)
 

@@ -30,6 +30,7 @@ TRAIN_LOSS = "train_loss"
 VAL_PSNR = "val_psnr"
 VAL_SSIM = "val_ssim"
 VAL_SCORE = "val_score"  # SSIM + PSNR/100, the criterion that picks the best supernet
+SELECTION_SCORE = "best_val_score"  # the validation score that chose the genotype: what a searcher maximises
 
 # progress, in every report of a running trial (Tune's results, the console's status line)
 PROGRESS_CONDITION = "condition"  # the condition being retrained (``sigma30``, ``scale4``); empty in the search

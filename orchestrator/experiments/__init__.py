@@ -4,9 +4,11 @@ fills ``EXPERIMENTS``."""
 from orchestrator.experiments import autoderain, dlsr, hinas, study  # noqa: F401 - registers the experiments
 from orchestrator.experiments.base import (
     EXPERIMENTS,
+    TUNED_PARAM,
     Ablation,
     Experiments,
     Setting,
+    Tuned,
     ablation_names,
     bench_data,
     find_ablation,
@@ -14,5 +16,5 @@ from orchestrator.experiments.base import (
     task_layout,
 )
 
-__all__ = ["EXPERIMENTS", "Ablation", "Experiments", "Setting", "ablation_names", "bench_data", "find_ablation",
-           "presets_for", "task_layout"]
+__all__ = ["EXPERIMENTS", "TUNED_PARAM", "Ablation", "Experiments", "Setting", "Tuned", "ablation_names",
+           "bench_data", "find_ablation", "presets_for", "task_layout"]

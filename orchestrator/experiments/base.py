@@ -44,6 +44,20 @@ class Setting:
         return self.overrides.get("method.name")
 
 
+TUNED_PARAM = "tuned"  # Tune's parameter that holds a searcher's choice of the ablation's tuned key
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A config key a searcher (``--search optuna``) may choose instead of the grid's values: its range, and
+    how a chosen value names its row (the grid's rows are named the same way)."""
+
+    key: str  # a dotted config key, e.g. loss.lam
+    low: float
+    high: float
+    setting_name: Callable[[float], str]
+
+
 @dataclass(frozen=True)
 class Ablation:
     name: str
@@ -51,6 +65,7 @@ class Ablation:
     tasks: tuple[str, ...]  # tasks it runs on (the first is the default)
     settings: tuple[Setting, ...]
     seeds: tuple[int, ...] = (0, 1, 2)  # the papers report mean ± std over three seeds
+    tuned: Tuned | None = None  # what --search optuna chooses; None: the ablation is a grid only
 
     def setting(self, name: str) -> Setting:
         for s in self.settings:

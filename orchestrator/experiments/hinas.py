@@ -27,6 +27,7 @@ from orchestrator.experiments.base import (
     Experiments,
     Overrides,
     Setting,
+    Tuned,
     bench_data,
     task_layout,
 )
@@ -158,11 +159,13 @@ def lambda_sweep(task: str, lambdas: list[float] | None = None, **_) -> Ablation
         if not (np.isfinite(lam) and lam >= 0):
             raise ValueError(f"lambda must be a finite number >= 0, got {lam}")
     settings = tuple(Setting(lambda_setting(lam), {**BOTH, "loss.lam": lam}) for lam in lambdas)
-    return Ablation("lambda", "sweep of the SSIM loss weight lambda", (DENOISE, SR), settings)
+    return Ablation("lambda", "sweep of the SSIM loss weight lambda", (DENOISE, SR), settings,
+                    tuned=Tuned("loss.lam", 0.0, 1.5, lambda_setting))
 
 
 def lambda_setting(lam: float) -> str:
-    return f"lam{lam:g}"
+    """'lam0.3': a grid's value and a searcher's (to 4 significant digits) name their rows alike."""
+    return f"lam{lam:.4g}"
 
 
 # --- tables -----------------------------------------------------------------------------------------------
