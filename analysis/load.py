@@ -1,5 +1,4 @@
-"""Runs -> one tidy DataFrame (conventions in ``analysis.schema``): from MLflow, with a Parquet cache, or from
-a Ray Tune results folder when MLflow cannot be reached.
+"""Runs -> one tidy DataFrame (conventions in ``analysis.schema``): from MLflow, with a Parquet cache.
 
 Cache: ``<cache_dir>/<key>.parquet`` plus ``<key>.json`` holding a fingerprint, key = hash of (tracking URI,
 experiment, parent run). ``refresh='auto'`` compares the stored fingerprint with a fresh one taken by three
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from analysis.schema import CURVE_COLUMNS, FINISHED, PARAM_PREFIX, cast_params
+from analysis.schema import CURVE_COLUMNS, PARAM_PREFIX, RUN_COLUMNS, cast_params
 from analysis.tables import TableLayout, best_seeds
 from trials import metric_names as mn
 
@@ -158,7 +157,7 @@ def _record(run) -> dict:
 def tidy(records: list[dict]) -> pd.DataFrame:
     """Records (times in ms since the epoch, params and tags as strings) -> the typed runs frame."""
     frame = pd.DataFrame.from_records(records)
-    for column in ("run_id", "parent_run_id", "run_name", "status", "start_time", "end_time"):
+    for column in RUN_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
     for column in ("start_time", "end_time"):
@@ -205,67 +204,3 @@ def _cached(cache_dir: Path, key: str, refresh: Refresh, fingerprint: Callable[[
 def _with_source(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     frame.attrs["source"] = source
     return frame
-
-
-# --- Ray Tune results ---------------------------------------------------------------------------------------
-def load_ray_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(runs, curves) from every trial folder (one holding ``result.json``) under ``folder``.
-
-    Final metrics: the last reported value of each key. Tags: from the reports, else from the config key of
-    that name (or ending in '.<name>'). Status: FAILED with an error file, FINISHED once ``params_m`` or
-    ``done`` was reported, else RUNNING. Curve step: ``epoch`` when reported, else ``training_iteration``.
-    """
-    trials = [_ray_trial(p.parent) for p in sorted(Path(folder).rglob("result.json"))]
-    runs = tidy([record for record, _ in trials])
-    curves = [row for _, rows in trials for row in rows]
-    return runs, pd.DataFrame.from_records(curves, columns=list(CURVE_COLUMNS))
-
-
-def _ray_trial(trial_dir: Path) -> tuple[dict, list[tuple]]:
-    lines = [json.loads(x) for x in (trial_dir / "result.json").read_text().splitlines() if x.strip()]
-    params_file = trial_dir / "params.json"
-    fallback = lines[-1].get("config", {}) if lines else {}
-    config = json.loads(params_file.read_text()) if params_file.exists() else fallback
-    params = mn.flatten_dict(config)
-    final = {k: v for line in lines for k, v in line.items() if v is not None and not isinstance(v, dict)}
-    record = {
-        "run_id": final.get("trial_id", trial_dir.name), "run_name": trial_dir.name,
-        "status": _ray_status(trial_dir, final),
-        "start_time": 1000 * lines[0]["timestamp"] if lines and "timestamp" in lines[0] else None,
-        "end_time": 1000 * final["timestamp"] if "timestamp" in final else None,
-    }
-    record.update({k: v for k, v in final.items() if _is_metric(k, v)})
-    record.update({tag: _tag(tag, final, params) for tag in _RAY_TAGS})
-    record.update({PARAM_PREFIX + k: None if v is None else str(v) for k, v in params.items()})
-    step_key = "epoch" if any("epoch" in line for line in lines) else "training_iteration"
-    run = (record["run_id"], record[mn.TAG_SETTING], record[mn.TAG_SEED])
-    curves = [
-        (*run, metric, int(line[step_key]), line[metric])
-        for line in lines for metric in _CURVES if line.get(metric) is not None and step_key in line
-    ]
-    return record, curves
-
-
-_RAY_TAGS = (mn.TAG_ABLATION, mn.TAG_SETTING, mn.TAG_SEED, mn.TAG_METHOD, mn.TAG_TASK, mn.TAG_COMMIT,
-             mn.TAG_TRIAL_ID, mn.TAG_NODE_ID)
-_CURVES = (mn.VAL_PSNR, mn.VAL_SSIM, mn.VAL_SCORE, mn.TRAIN_LOSS)
-_RAY_BOOKKEEPING = {"training_iteration", "timestamp", "time_this_iter_s", "time_total_s", "pid", "done",
-                    "time_since_restore", "iterations_since_restore", "epoch", "node_ip", "hostname", "date",
-                    "trial_id", "experiment_tag", "checkpoint_dir_name", "should_checkpoint"}
-
-
-def _is_metric(key: str, value) -> bool:
-    return key not in _RAY_BOOKKEEPING and key not in _RAY_TAGS and isinstance(value, int | float)
-
-
-def _tag(tag: str, final: dict, params: dict) -> str | None:
-    if tag in final:
-        return str(final[tag])
-    matches = [v for k, v in params.items() if k == tag or k.endswith("." + tag)]
-    return None if not matches or matches[0] is None else str(matches[0])
-
-
-def _ray_status(trial_dir: Path, final: dict) -> str:
-    if any((trial_dir / name).exists() for name in ("error.txt", "error.pkl")):
-        return "FAILED"
-    return FINISHED if mn.PARAMS_M in final or final.get("done") else "RUNNING"

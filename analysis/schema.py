@@ -17,11 +17,6 @@ from trials import metric_names as mn
 
 PARAM_PREFIX = "param."
 RUN_COLUMNS = ("run_id", "parent_run_id", "run_name", "status", "start_time", "end_time")
-TAG_COLUMNS = (
-    mn.TAG_ABLATION, mn.TAG_SETTING, mn.TAG_SEED, mn.TAG_METHOD, mn.TAG_TASK,
-    mn.TAG_COMMIT, mn.TAG_TRIAL_ID, mn.TAG_NODE_ID, mn.TAG_PRESET, mn.TAG_INVOCATION,
-)
-CURVE_METRICS = (mn.VAL_PSNR, mn.VAL_SSIM, mn.VAL_SCORE, mn.TRAIN_LOSS)
 CURVE_COLUMNS = ("run_id", mn.TAG_SETTING, mn.TAG_SEED, "metric", "step", "value")
 FINISHED = "FINISHED"
 

@@ -1,13 +1,12 @@
-"""Loading runs: a real MLflow SQLite store (no mocks), the Parquet cache, a hand-made Ray results folder."""
+"""Loading runs: a real MLflow SQLite store (no mocks) and the Parquet cache."""
 
-import json
 import shutil
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from analysis.load import load_curves, load_ray_results, load_runs
+from analysis.load import load_curves, load_runs
 from trials import metric_names as mn
 
 EXPERIMENT = "lwas-denoise"
@@ -104,36 +103,6 @@ def test_cache_serves_a_deleted_store_and_notices_new_runs(store, tmp_path):
     offline = load_runs(uri, EXPERIMENT, cache_dir=cache, refresh="never")
     assert offline.attrs["source"] == "cache" and len(offline) == 5
     assert not copy.exists()  # the loader did not open (and so re-create) the store
-
-
-def _trial(folder, name: str, config: dict, lines: list[dict], error: bool = False) -> None:
-    trial = folder / name
-    trial.mkdir(parents=True)
-    (trial / "params.json").write_text(json.dumps(config))
-    (trial / "result.json").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    if error:
-        (trial / "error.txt").write_text("boom")
-
-
-def test_ray_results_loader(tmp_path):
-    root = tmp_path / "ablation_lwas"
-    config = {"setting": "lwas", "seed": 1, "ablation": "lwas", "search": {"lam": 0.6, "epochs": 2},
-              "space": {"lwas": True}}
-    lines = [{"epoch": e, mn.VAL_PSNR: 25.0 + e, "trial_id": "t1", "timestamp": 1_700_000_000 + e,
-              "training_iteration": e + 1} for e in range(2)]
-    lines.append({mn.PARAMS_M: 0.3, mn.psnr("sigma30"): 29.1, "trial_id": "t1", "timestamp": 1_700_000_010,
-                  "training_iteration": 3, "done": True})
-    _trial(root, "trial_a", config, lines)
-    _trial(root, "trial_b", {**config, "seed": 2}, lines[:1], error=True)
-    runs, curves = load_ray_results(tmp_path)
-    assert len(runs) == 2
-    a = runs.set_index("run_name").loc["trial_a"]
-    assert a.status == "FINISHED" and a[mn.psnr("sigma30")] == 29.1 and a[mn.PARAMS_M] == 0.3
-    assert a[mn.TAG_SETTING] == "lwas" and a[mn.TAG_SEED] == 1 and a["param.search.lam"] == 0.6
-    assert runs["param.space.lwas"].dtype == "boolean"
-    assert runs.set_index("run_name").loc["trial_b", "status"] == "FAILED"
-    a_curve = curves[(curves.run_id == "t1") & (curves[mn.TAG_SEED] == "1")]
-    assert list(a_curve.step) == [0, 1] and list(a_curve.value) == [25.0, 26.0]
 
 
 def test_a_running_trial_forces_a_reload(store, tmp_path):

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from analysis.pictures import PICTURES
 from orchestrator.experiments import EXPERIMENTS, presets_for
 from orchestrator.presets import preset_config
-from search_space import load_genotype
+from search_space import SPACES, load_genotype
 from trials import metric_names as M
 from trials.pipeline import run_trial
 from trials.saved_network import load_network
@@ -176,3 +177,9 @@ def test_every_task_lists_its_degraded_input_first_and_once_among_its_references
     roles = [reference.role for reference in task.references(task.config_class())]
     assert roles[0] == M.ROLE_INPUT and roles.count(M.ROLE_INPUT) == 1
     assert set(roles) <= {M.ROLE_INPUT, M.ROLE_METHOD}
+
+
+def test_every_space_has_its_pictures():
+    """Trials draw the derived architecture through PICTURES by the genotype's space: a space without its
+    pictures module would fail every trial at its first genotype."""
+    assert set(PICTURES.names()) == set(SPACES.names())

@@ -16,11 +16,22 @@ from search_space.depthwise import depthwise_conv, fanned_depthwise_conv, kernel
 from search_space.hinas import DERIVABLE, OPS, PRIMITIVES, DerivedNet, Genotype, Supernet, sample_genotype
 from search_space.hinas import HinasConfig as SpaceConfig
 from search_space.hinas.cell import SearchCell
-from search_space.hinas.derive import derive_cell, path_log_prob, viterbi_path
+from search_space.hinas.derive import derive_cell, transition_log_probs, viterbi_path
 
 GRAY = NetworkIO(1, 1, 1)
 
 SMALL = dict(layers=3, nodes=3, base_width=4, stem_width=8, head_width=8)
+
+
+def path_log_prob(beta_probs: torch.Tensor, path: tuple[int, ...]) -> float:
+    """The oracle the Viterbi path is checked against: a path's log-probability, summed step by step."""
+    total, src = 0.0, 0
+    for moves, dst in zip(transition_log_probs(beta_probs), path, strict=True):
+        if (src, dst) not in moves:
+            return -math.inf
+        total += moves[(src, dst)]
+        src = dst
+    return total
 
 
 def small_space(**overrides) -> SpaceConfig:

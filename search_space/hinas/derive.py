@@ -55,14 +55,3 @@ def viterbi_path(beta_probs: torch.Tensor) -> tuple[int, ...]:
                 nxt[dst] = (score, best[src][1] + (dst,))
         best = nxt
     return max(best.values(), key=lambda v: v[0])[1]
-
-
-def path_log_prob(beta_probs: torch.Tensor, path: tuple[int, ...]) -> float:
-    steps = transition_log_probs(beta_probs)
-    total, src = 0.0, 0
-    for moves, dst in zip(steps, path, strict=True):
-        if (src, dst) not in moves:
-            return -math.inf
-        total += moves[(src, dst)]
-        src = dst
-    return total
