@@ -15,7 +15,7 @@ from mlflow.entities import Metric, Param, RunTag
 from analysis.api import table
 from analysis.load import load_runs
 from analysis.synthetic import synthetic_records, synthetic_runs
-from orchestrator.commands import layout
+from orchestrator.results import layout
 
 STRUCTURAL = ("run_id", "parent_run_id", "run_name", "status", "start_time", "end_time")
 TABLE_1 = layout("lwas", "denoise")  # the LWAS ablation on denoising

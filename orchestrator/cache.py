@@ -47,7 +47,7 @@ def export(uri: str, out: Path):
 
 
 def cmd_cache_export(args: argparse.Namespace) -> int:
-    from orchestrator.commands import default_uri  # deferred: the commands module starts nothing on import
+    from orchestrator.results import default_uri  # deferred: as the commands, it loads what tables need
 
     uri = args.tracking_uri or default_uri()
     tr.check_reachable(uri, create=False)

@@ -1,14 +1,15 @@
-"""Command line: `python -m orchestrator {space,config,data,search,apply,export,evaluate,import,ablation,table,report}`.
+"""Command line: `python -m orchestrator COMMAND ...`: NAS for image restoration with Ray Tune and MLflow.
 
-Every argument is checked, and the trial config built, before anything expensive starts. The commands that
-need Ray, MLflow or the analysis code live in ``orchestrator.commands``; ``apply`` in ``orchestrator.apply``.
+Every argument is checked, and the trial config built, before anything expensive starts. One module per
+command family: ``commands`` (ablation, study: trials on Ray), ``results`` (table, report), ``cache``,
+``apply``, ``export``, ``evaluate``, ``imports``; the small inspection commands are here.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from orchestrator import apply, cache, commands, evaluate, export, imports
+from orchestrator import apply, cache, commands, evaluate, export, imports, results
 from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
 from search_space import SPACES
 from trials.config import flatten
@@ -79,6 +80,7 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     imports.register(sub)
     commands.register(sub)
+    results.register(sub)
     cache.register(sub)
     return parser
 

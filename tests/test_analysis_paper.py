@@ -6,8 +6,8 @@ import pytest
 from analysis.api import table
 from analysis.load import tidy
 from analysis.paper import compare_with_paper, paper_numbers, paper_table
-from orchestrator.commands import layout as layout_for
 from orchestrator.experiments.hinas import PAPER_NUMBERS, PAPER_TABLES
+from orchestrator.results import layout as layout_for
 from trials import metric_names as mn
 
 # hinas-spec section 11, Table 1: PSNR/SSIM at sigma 30 / 50 / 70

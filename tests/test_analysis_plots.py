@@ -9,7 +9,7 @@ from analysis.api import build_report
 from analysis.pictures import PICTURES
 from analysis.pictures import hinas as hinas_pictures
 from analysis.synthetic import synthetic_runs
-from orchestrator.commands import layout as layout_for
+from orchestrator.results import layout as layout_for
 from search_space.hinas import PRIMITIVES, Genotype
 
 PNG = b"\x89PNG"

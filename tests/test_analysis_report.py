@@ -11,7 +11,7 @@ from analysis.load import best_seed_genotypes, load_runs, tidy
 from analysis.report import SMOKE_BANNER
 from analysis.synthetic import synthetic_runs
 from analysis.tables import best_seeds, resolve, summarize
-from orchestrator.commands import layout as layout_for
+from orchestrator.results import layout as layout_for
 from search_space.hinas import Genotype
 from trials import metric_names as mn
 

@@ -11,7 +11,7 @@ from analysis.load import tidy
 from analysis.significance import marker, welch_p
 from analysis.synthetic import synthetic_runs
 from analysis.tables import Row, compared_pairs, resolve, significance_tests, summarize, value_columns
-from orchestrator.commands import layout as layout_for
+from orchestrator.results import layout as layout_for
 from trials import metric_names as mn
 
 

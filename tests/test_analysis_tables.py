@@ -10,8 +10,8 @@ from analysis import render
 from analysis.api import table, table_text
 from analysis.load import tidy
 from analysis.tables import Row, TableLayout, resolve, summarize
-from orchestrator.commands import layout as layout_for
 from orchestrator.experiments.base import task_layout
+from orchestrator.results import layout as layout_for
 from trials import metric_names as mn
 
 SIGMAS = ("sigma30", "sigma50", "sigma70")

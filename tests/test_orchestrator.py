@@ -361,7 +361,7 @@ def test_hidden_and_macos_metadata_files_are_not_images(tmp_path):
 
 def test_the_table_cache_lives_beside_its_store_not_in_the_working_folder(tmp_path, monkeypatch):
     """Issue 31: `table --tracking-uri elsewhere` wrote ./runs/cache wherever it ran."""
-    from orchestrator.commands import cache_folder
+    from orchestrator.results import cache_folder
 
     assert cache_folder(f"sqlite:///{tmp_path}/store/mlflow.db") == tmp_path / "store" / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

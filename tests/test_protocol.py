@@ -8,9 +8,9 @@ import torch
 from analysis.api import table_text
 from analysis.load import tidy
 from analysis.tables import summarize
-from orchestrator.commands import layout as layout_for
 from orchestrator.commands import reference_networks
 from orchestrator.presets import preset_config
+from orchestrator.results import layout as layout_for
 from search_space import SPACES, NetworkIO
 from search_space.dlsr.authors import BETA21
 from trials import metric_names as mn

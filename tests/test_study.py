@@ -7,8 +7,8 @@ from helpers_pipeline import cli
 
 from analysis.checklist import NOT_RECORDED, checklist
 from analysis.load import tidy
-from orchestrator.commands import layout as layout_for
 from orchestrator.experiments.study import study, study_rows
+from orchestrator.results import layout as layout_for
 from search_space import SPACES
 from trials import metric_names as mn
 from trials.methods import METHODS
