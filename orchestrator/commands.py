@@ -305,7 +305,7 @@ def saved_network_references(plan: Plan) -> list:
 
 def unfinished(results) -> list:
     """Trials that neither finished nor failed: Tune stopped them (Ctrl-C), and it reports no error for them."""
-    return [r for r in results if not r.error and r.metrics.get("phase") not in ("done", M.PHASE_FAILED)]
+    return [r for r in results if not r.error and r.metrics.get("phase") not in (M.PHASE_DONE, M.PHASE_FAILED)]
 
 
 def outcome(results) -> str:

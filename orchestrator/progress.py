@@ -42,7 +42,7 @@ def where(result: dict) -> str:
         parts.append(str(result[M.PROGRESS_CONDITION]))
     if result.get(M.PROGRESS_TOTAL):
         parts.append(f"{result.get(M.PROGRESS_DONE, 0)}/{result[M.PROGRESS_TOTAL]}")
-    loss = result.get(M.RETRAIN_LOSS if phase == "retrain" else M.TRAIN_LOSS)
+    loss = result.get(M.RETRAIN_LOSS if phase == M.PHASE_RETRAIN else M.TRAIN_LOSS)
     if isinstance(loss, int | float):
         parts.append(f"loss {loss:.4g}")
     if M.PROGRESS_ETA_S in result:

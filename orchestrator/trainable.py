@@ -68,7 +68,7 @@ class TuneHooks(TrialHooks):
         self.condition_keys = [task.condition_key(c) for c in retrain_conditions(cfg)]  # in retraining order
         self.epochs, self.conditions = cfg.search.epochs, len(self.condition_keys)
         self.clock = PhaseClock()
-        self.clock.eta_s("search", 0, self.epochs)
+        self.clock.eta_s(M.PHASE_SEARCH, 0, self.epochs)
 
     def _report(self, metrics: dict, run_dir: Path | None) -> None:
         self.last.update(metrics)
@@ -87,17 +87,17 @@ class TuneHooks(TrialHooks):
         if M.VAL_SCORE in metrics:
             self.last[M.SELECTION_SCORE] = max(self.last[M.SELECTION_SCORE], metrics[M.VAL_SCORE])
         progress = {M.PROGRESS_CONDITION: "", M.PROGRESS_DONE: epoch, M.PROGRESS_TOTAL: self.epochs,
-                    M.PROGRESS_ETA_S: self.clock.eta_s("search", epoch, self.epochs)}
-        self._report({"phase": "search", **metrics, **progress}, run_dir)
+                    M.PROGRESS_ETA_S: self.clock.eta_s(M.PHASE_SEARCH, epoch, self.epochs)}
+        self._report({"phase": M.PHASE_SEARCH, **metrics, **progress}, run_dir)
 
     def retrain_progress(self, condition: str, iteration: int, total: int, loss: float) -> None:
         """MLflow gets one loss curve per condition (retrain_loss_sigma30, step = iteration); the eta counts
         the conditions still to retrain at this pace."""
         self.run.log_metrics({M.per_condition(M.RETRAIN_LOSS, condition): loss}, step=iteration)
         done = self.condition_keys.index(condition) * total + iteration
-        self._report({"phase": "retrain", M.PROGRESS_CONDITION: condition,
+        self._report({"phase": M.PHASE_RETRAIN, M.PROGRESS_CONDITION: condition,
                       M.PROGRESS_DONE: iteration, M.PROGRESS_TOTAL: total, M.RETRAIN_LOSS: loss,
-                      M.PROGRESS_ETA_S: self.clock.eta_s("retrain", done, total * self.conditions)}, None)
+                      M.PROGRESS_ETA_S: self.clock.eta_s(M.PHASE_RETRAIN, done, total * self.conditions)}, None)
 
     def checkpointed(self, run_dir: Path, phase: str) -> None:
         self._report({"phase": phase}, run_dir)
@@ -133,7 +133,7 @@ class TuneHooks(TrialHooks):
         self.run.log_params({"param_count": round(metrics[M.PARAMS_M] * 1e6)})  # params_m is the count / 1e6
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
         self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
-        self._report({"phase": "done", **metrics}, run_dir)
+        self._report({"phase": M.PHASE_DONE, **metrics}, run_dir)
 
 
 GENOTYPE_TAG_CHARS = 8000  # MLflow's limit on a tag value

@@ -5,6 +5,7 @@ Every trial here runs torch with ONE intra-op thread, in this process and in sub
 are then bitwise comparable across processes, and the tests leave the second shared core to others.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,18 @@ PIPELINE = {
 TIMING_KEYS = {M.SEARCH_TIME_S, M.RETRAIN_TIME_S, M.INFERENCE_MS, M.PEAK_MEMORY_MB, M.PEAK_RSS_MB, M.PEAK_CUDA_MB,
                M.SEARCH_GPU_HOURS, M.SEARCH_DEVICE_HOURS, M.RETRAIN_DEVICE_HOURS}
 SUMMARY_TIMING_KEYS = {"search_time_s", "search_gpu_hours", "peak_memory_mb", M.PEAK_RSS_MB, M.PEAK_CUDA_MB}
+
+
+@contextlib.contextmanager
+def torch_threads(count: int = THREADS):
+    """torch's intra-op threads set to ``count`` inside the block (results then compare bitwise with the CLI
+    subprocesses, which run with THREADS), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def pipeline_config(**overrides) -> TrialConfig:

@@ -27,6 +27,7 @@ from helpers_pipeline import (
     read_json,
     sigkill,
     start_cli,
+    torch_threads,
     watch,
 )
 from scipy.stats import chisquare
@@ -50,10 +51,8 @@ RESULT_FILES = ("config.json", "genotype.json", "search.json", "metrics.json", "
 @pytest.fixture(scope="module", autouse=True)
 def one_torch_thread():
     """Same thread count as the CLI subprocesses (helpers_pipeline.child_env), so results compare bitwise."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(THREADS):
+        yield
 
 
 @pytest.fixture(scope="module")

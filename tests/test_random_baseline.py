@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from helpers_pipeline import torch_threads
 
 from orchestrator.presets import preset_config
 from search_space import SPACES, load_genotype
@@ -21,10 +22,8 @@ ONE_CONDITION = {"denoise": {"task.sigmas": "30", "task.search_sigmas": "30"},
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 def random_config(space: str, task: str, seed: int = 0, **extra):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers_pipeline import torch_threads
 
 from orchestrator.presets import preset_config
 from trials import metric_names as M
@@ -22,10 +23,8 @@ TINY = {"task.sigmas": "30", "task.search_sigmas": "30", "retrain.iterations": 8
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with torch_threads(1):
+        yield
 
 
 @pytest.fixture(scope="module")

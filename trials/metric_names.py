@@ -97,6 +97,7 @@ def flatten_dict(data: dict, prefix: str = "") -> dict[str, object]:
             out[prefix + key] = value
     return out
 
-# the phase a trial last reported: search, retrain, done; failed: it met a deterministic error (bad data, a
-# non-finite loss), reported once instead of being retried
+# the phase a trial is in (its checkpoint's, and the last one it reported): search, retrain, done; failed: it
+# met a deterministic error (bad data, a non-finite loss), reported once instead of being retried
+PHASE_SEARCH, PHASE_RETRAIN, PHASE_DONE = "search", "retrain", "done"
 PHASE_FAILED = "failed"

@@ -14,6 +14,7 @@ import resource
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -78,18 +79,18 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
     datasets = work.datasets(cfg)
     hooks.prepared(datasets, device)
     seed_everything(cfg.seed, cfg.deterministic)
-    state = checkpoint.load(run_dir) or {"phase": "search"}
+    state = checkpoint.load(run_dir) or {"phase": M.PHASE_SEARCH}
     key = result_cache.trial_key(cfg, datasets, device)
     hooks.keyed(result_cache.TRIAL, key)
-    if "search" not in state and state["phase"] == "search":  # nothing computed yet: a finished twin will do
+    if "search" not in state and state["phase"] == M.PHASE_SEARCH:  # nothing computed yet: a finished twin will do
         state = reuse(result_cache.TRIAL, key, cfg, state, run_dir, hooks)
-    if state["phase"] == "search":
+    if state["phase"] == M.PHASE_SEARCH:
         state = search_phase(cfg, work, device, state, run_dir, hooks)
     key = result_cache.retrain_key(cfg, state["genotype"], datasets, device)  # a reused trial's too
     hooks.keyed(result_cache.RETRAIN, key)
-    if state["phase"] == "retrain" and state["retrain"]["index"] == 0 and state["retrain"]["iteration"] == 0:
+    if state["phase"] == M.PHASE_RETRAIN and RetrainState(**state["retrain"]).fresh:
         state = reuse(result_cache.RETRAIN, key, cfg, state, run_dir, hooks)
-    if state["phase"] == "retrain":
+    if state["phase"] == M.PHASE_RETRAIN:
         state = retrain_phase(cfg, work, device, state, run_dir, hooks)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     hooks.finished(metrics, run_dir)
@@ -104,10 +105,10 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
         net.load_state_dict(state["search"]["model"])
         method.load_state_dict(state["search"]["method"])
         progress = SearchState(**state["search"]["progress"])
-    peak = state.get("peak_memory_mb", 0.0)
+    peak = state.get(M.PEAK_MEMORY_MB, 0.0)
 
     def on_epoch(progress: SearchState) -> None:
-        checkpoint.save({"phase": "search", "peak_memory_mb": max(peak, peak_memory_mb(device)),
+        checkpoint.save({"phase": M.PHASE_SEARCH, M.PEAK_MEMORY_MB: max(peak, peak_memory_mb(device)),
                          "search": {"model": net.state_dict(), "method": method.state_dict(),
                                     "progress": progress.to_dict()}}, run_dir)
         hooks.search_epoch(progress.history[-1], run_dir)
@@ -120,8 +121,8 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
     genotype.save(run_dir / "genotype.json")
     (run_dir / "search.json").write_text(json.dumps(summary, indent=2) + "\n")
     save_arch_weights(method.final_arch_weights(progress.best), run_dir)
-    state = {"phase": "retrain", "genotype": genotype.to_json(), "summary": summary,
-             "retrain": {"index": 0, "iteration": 0, "results": {}, "seconds": 0.0}}
+    state = {"phase": M.PHASE_RETRAIN, "genotype": genotype.to_json(), "summary": summary,
+             "retrain": RetrainState().to_dict()}
     checkpoint.save(state, run_dir)
     hooks.searched(genotype, summary, run_dir)
     return state
@@ -161,11 +162,11 @@ def adopt(kind: str, folder: Path, cfg: TrialConfig, state: dict, run_dir: Path,
                 shutil.copy2(folder / name, run_dir / name)
         summary = json.loads((run_dir / "search.json").read_text())
         genotype = load_genotype(run_dir / "genotype.json")
-        state = {"phase": "done", "genotype": genotype.to_json(), "summary": summary}
+        state = {"phase": M.PHASE_DONE, "genotype": genotype.to_json(), "summary": summary}
         hooks.searched(genotype, summary, run_dir)
     else:
         metrics |= search_metrics(state["summary"])
-        state = {"phase": "done", "genotype": state["genotype"], "summary": state["summary"]}
+        state = {"phase": M.PHASE_DONE, "genotype": state["genotype"], "summary": state["summary"]}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     checkpoint.save(state, run_dir)
     return state
@@ -182,51 +183,78 @@ def make_method(cfg: TrialConfig, device: torch.device) -> SearchMethod:
     return METHODS.get(cfg.method.name)(cfg.method, ctx)
 
 
+@dataclass
+class RetrainState:
+    """Retraining's progress, as a checkpoint holds it: conditions done (``index``), the current one's next
+    iteration with its model and optimiser (None between conditions), the results so far and the wall time
+    across resumes."""
+
+    index: int = 0
+    iteration: int = 0
+    results: dict = field(default_factory=dict)  # str(condition) -> that condition's results
+    seconds: float = 0.0
+    model: dict | None = None
+    optimizer: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # no deep copy of the state dicts
+
+    @property
+    def fresh(self) -> bool:
+        return self.index == 0 and self.iteration == 0
+
+
 def retrain_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
     genotype = genotype_from_json(state["genotype"])
-    progress, task = state["retrain"], TASKS.get(cfg.task.name)
+    progress = RetrainState(**state["retrain"])
+
+    def save() -> None:
+        checkpoint.save({**state, "retrain": progress.to_dict()}, run_dir)
+        hooks.checkpointed(run_dir, M.PHASE_RETRAIN)
+
     for index, condition in enumerate(conditions(cfg)):
-        if index < progress["index"]:
-            continue
-        net, optimizer = build(genotype, cfg, condition, device)
-        if progress.get("model") is not None:
-            net.load_state_dict(progress["model"])
-            optimizer.load_state_dict(progress["optimizer"])
-        elif cfg.retrain.warm_start_from not in (None, condition):
-            source, _ = load_network(run_dir / network_file_name(task.condition_column, cfg.retrain.warm_start_from))
-            warm_start(net, source.state_dict())
-        start = time.perf_counter()
-        seconds_before = progress["seconds"]
-
-        def on_checkpoint(next_iteration: int, index=index, net=net, optimizer=optimizer, start=start,
-                          seconds_before=seconds_before) -> None:
-            progress.update(index=index, iteration=next_iteration, model=net.state_dict(),
-                            optimizer=optimizer.state_dict(),
-                            seconds=seconds_before + time.perf_counter() - start)
-            checkpoint.save(state, run_dir)
-            hooks.checkpointed(run_dir, "retrain")
-
-        key = task.condition_key(condition)
-
-        def on_progress(iteration: int, loss: float, key=key) -> None:
-            hooks.retrain_progress(key, iteration, cfg.retrain.iterations, loss)
-
-        train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress["iteration"], device,
-              on_checkpoint, condition, on_progress)
-        results = evaluate_condition(net, work, cfg, condition)
-        kept = keep_network(net, genotype, cfg, condition, run_dir)
-        if cfg.eval.export_onnx:
-            results |= export_network(kept, task.condition_key(condition))
-        progress["results"][str(condition)] = results
-        progress.update(index=index + 1, iteration=0, model=None, optimizer=None,
-                        seconds=seconds_before + time.perf_counter() - start)
-        checkpoint.save(state, run_dir)
-        hooks.checkpointed(run_dir, "retrain")
-    metrics = final_metrics(state)
+        if index >= progress.index:
+            retrain_condition(cfg, work, device, genotype, (index, condition), progress, save, run_dir, hooks)
+    metrics = final_metrics({**state, "retrain": progress.to_dict()})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
-    state = {"phase": "done", "genotype": state["genotype"], "summary": state["summary"]}
+    state = {"phase": M.PHASE_DONE, "genotype": state["genotype"], "summary": state["summary"]}
     checkpoint.save(state, run_dir)
     return state
+
+
+def retrain_condition(cfg, work: Workload, device, genotype: Genotype, position: tuple[int, int],
+                      progress: RetrainState, save, run_dir: Path, hooks: TrialHooks) -> None:
+    """Retrains, scores and keeps the network of one condition (``position``: its index, its value), from
+    where ``progress`` stands; ``save`` checkpoints."""
+    (index, condition), task = position, TASKS.get(cfg.task.name)
+    net, optimizer = build(genotype, cfg, condition, device)
+    if progress.model is not None:
+        net.load_state_dict(progress.model)
+        optimizer.load_state_dict(progress.optimizer)
+    elif cfg.retrain.warm_start_from not in (None, condition):
+        source, _ = load_network(run_dir / network_file_name(task.condition_column, cfg.retrain.warm_start_from))
+        warm_start(net, source.state_dict())
+    start, seconds_before, key = time.perf_counter(), progress.seconds, task.condition_key(condition)
+
+    def on_checkpoint(next_iteration: int) -> None:
+        progress.index, progress.iteration = index, next_iteration
+        progress.model, progress.optimizer = net.state_dict(), optimizer.state_dict()
+        progress.seconds = seconds_before + time.perf_counter() - start
+        save()
+
+    def on_progress(iteration: int, loss: float) -> None:
+        hooks.retrain_progress(key, iteration, cfg.retrain.iterations, loss)
+
+    train(net, optimizer, train_sampler(work, cfg, condition), cfg, progress.iteration, device, on_checkpoint,
+          condition, on_progress)
+    results = evaluate_condition(net, work, cfg, condition)
+    kept = keep_network(net, genotype, cfg, condition, run_dir)
+    if cfg.eval.export_onnx:
+        results |= export_network(kept, key)
+    progress.results[str(condition)] = results
+    progress.index, progress.iteration, progress.model, progress.optimizer = index + 1, 0, None, None
+    progress.seconds = seconds_before + time.perf_counter() - start
+    save()
 
 
 def final_metrics(state: dict) -> dict[str, float]:
@@ -252,11 +280,9 @@ def search_metrics(summary: dict) -> dict[str, float]:
     """The search's time, memory and cost as final metrics."""
     device_type = torch.device(summary.get("device", "cpu")).type
     return {
-        M.SEARCH_TIME_S: summary["search_time_s"],
-        M.SEARCH_GPU_HOURS: summary["search_gpu_hours"],
-        M.PEAK_MEMORY_MB: summary["peak_memory_mb"],
+        **{k: summary[k] for k in (M.SEARCH_TIME_S, M.SEARCH_GPU_HOURS, M.PEAK_MEMORY_MB)},  # the same names
         **{k: summary[k] for k in (M.PEAK_RSS_MB, M.PEAK_CUDA_MB) if k in summary},  # older trials: absent
-        M.SEARCH_DEVICE_HOURS: device_hours(summary["search_time_s"], device_type, torch.get_num_threads()),
+        M.SEARCH_DEVICE_HOURS: device_hours(summary[M.SEARCH_TIME_S], device_type, torch.get_num_threads()),
     }
 
 
@@ -285,8 +311,8 @@ def export_network(path: Path, condition_key: str) -> dict[str, float]:
 
 def search_summary(method_summary: dict, progress: SearchState, peak_mb: float, device) -> dict:
     memory = {M.PEAK_RSS_MB: peak_rss_mb()} | ({M.PEAK_CUDA_MB: peak_mb} if device.type == "cuda" else {})
-    return {**method_summary, "search_time_s": progress.seconds, "peak_memory_mb": peak_mb, **memory,
-            "device": str(device), "search_gpu_hours": progress.seconds / 3600 if device.type == "cuda" else 0.0}
+    return {**method_summary, M.SEARCH_TIME_S: progress.seconds, M.PEAK_MEMORY_MB: peak_mb, **memory,
+            "device": str(device), M.SEARCH_GPU_HOURS: progress.seconds / 3600 if device.type == "cuda" else 0.0}
 
 
 ARCH_WEIGHTS = "arch_weights.npz"
