@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from orchestrator import invocation, resume
+from orchestrator import invocation, resume, ui
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import TUNED_PARAM, ablation_names, find_ablation
@@ -232,6 +232,8 @@ def stop_on_sigterm() -> None:
 
 
 def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
+    if args.serve_ui:
+        print(ui.serve(uri, invocation.UI_PORT, RUNS.resolve() / "mlflow-ui.log"), flush=True)
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     stop_on_sigterm()
     print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)}", flush=True)
@@ -243,7 +245,8 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     commit = tr.git_commit(Path(__file__).resolve().parent)  # the code that runs, wherever it runs from
     invocation.record(uri, parent, plan, plan.base["overrides"], commit)
     tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"], reuse_results=not args.no_cache)
-    print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{serve_hint(uri)}", flush=True)
+    hint = "" if args.serve_ui else serve_hint(uri)
+    print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{hint}", flush=True)
     status = "FAILED"
     try:
         results = build_tuner(plan, tracking, restore=args.resume).fit()
@@ -438,6 +441,8 @@ def add_run_arguments(p: argparse.ArgumentParser, study: bool = False) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the trial grid and exit")
     p.add_argument("--resume", action="store_true", help="finish an interrupted ablation (only missing trials)")
     p.add_argument("--out", help="also write the report (tables, plots, checklist) to this folder")
+    p.add_argument("--serve-ui", action="store_true", help=f"start the MLflow UI for the store on 127.0.0.1:"
+                   f"{invocation.UI_PORT} first (SQLite stores), so the printed link opens during the run")
     p.add_argument("--no-cache", action="store_true", help="compute every trial, even where a finished trial of "
                    "the store had the same config, data, code and seed (default: reuse its results)")
     if study:  # the study's task is its subject: no default (``cmd_study``)

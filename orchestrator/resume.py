@@ -11,7 +11,7 @@ from pathlib import Path
 RECORD = "invocation.json"
 # How and where the trials run: no number depends on them, so a resume may choose them anew.
 RUNTIME = ("gpus_per_trial", "cpus_per_trial", "num_cpus", "max_concurrent", "max_failures", "address",
-           "node_timeout", "out", "no_cache")
+           "node_timeout", "out", "no_cache", "serve_ui")
 NOT_RECORDED = ("func", "resume", "dry_run", "argv", "task_required")
 LOCATION = ("name", "storage")  # where the record was found: the same by construction
 PATHS = ("data", "test_data", "out")  # relative on the command line, absolute in the record
