@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from orchestrator.experiments import find_ablation, presets_for
+from orchestrator.experiments import experiments_for_space, find_ablation
 from orchestrator.presets import preset_config
 from search_space import SPACES
 from trials.config import TrialConfig
@@ -25,7 +25,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_component_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", choices=SPACES.names(), default=None, help=f"default {SPACES.default}")
-    own = ", ".join(f"{space}: {presets_for(space).method}" for space in SPACES.names())
+    own = ", ".join(f"{space}: {experiments_for_space(space).method}" for space in SPACES.names())
     parser.add_argument("--method", choices=METHODS.names(), default=None,
                         help=f"default: the space's own method ({own})")
 

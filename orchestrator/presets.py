@@ -5,7 +5,7 @@ A trial's config is built in one order everywhere: the components' defaults, the
 method), then the given overrides (data folders, ``--set``, an ablation setting) on top.
 """
 
-from orchestrator.experiments import Setting, presets_for
+from orchestrator.experiments import Setting, experiments_for_space
 from search_space import SPACES
 from trials.config import TrialConfig, default_sections, with_overrides
 from trials.tasks import TASKS
@@ -19,7 +19,7 @@ def preset_config(name: str, task: str | None = None, overrides: dict | None = N
     overrides = dict(overrides or {})
     task = task or TASKS.default
     space = str(overrides.get("space.name", SPACES.default))
-    experiments = presets_for(space)
+    experiments = experiments_for_space(space)
     method = str(overrides.setdefault("method.name", experiments.method))
     presets = experiments.presets
     if name not in presets:

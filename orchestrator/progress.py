@@ -50,7 +50,7 @@ def where(result: dict) -> str:
     return " ".join(parts)
 
 
-class Ablation:
+class AblationProgress:
     """Counts of the ablation's trials and its time left: elapsed x work left / work done, at the pace so far.
 
     Work done counts the running trials too, each as the part of a typical finished trial's duration it has
@@ -84,7 +84,7 @@ def running_s(trials) -> list[float]:
 class StatusLine(ProgressReporter):
     """Tune's progress reporter: one line every ``interval_s`` with each running trial's position."""
 
-    def __init__(self, ablation: Ablation, interval_s: float = 60.0, out=None):
+    def __init__(self, ablation: AblationProgress, interval_s: float = 60.0, out=None):
         self.ablation, self.interval_s, self.out = ablation, interval_s, out or sys.stdout
         self.last = time.monotonic()
 
@@ -104,7 +104,7 @@ class StatusLine(ProgressReporter):
 class TrialLines(Callback):
     """One line per trial that ends: its headline metrics (PSNR per condition), or its error."""
 
-    def __init__(self, ablation: Ablation, headline: tuple[str, ...], out=None):
+    def __init__(self, ablation: AblationProgress, headline: tuple[str, ...], out=None):
         self.ablation, self.headline, self.out = ablation, headline, out or sys.stdout
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:

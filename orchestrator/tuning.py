@@ -152,9 +152,9 @@ def tune_config(plan: Plan):
 def run_config(plan: Plan):
     from ray import tune  # deferred: as above
 
-    from orchestrator.progress import Ablation, StatusLine, TrialLines  # deferred: imports Ray Tune
+    from orchestrator.progress import AblationProgress, StatusLine, TrialLines  # deferred: imports Ray Tune
 
-    ablation = Ablation(len(plan.grid()))
+    ablation = AblationProgress(len(plan.grid()))
     return tune.RunConfig(
         name=plan.experiment, storage_path=plan.storage_uri,
         failure_config=tune.FailureConfig(max_failures=plan.max_failures),

@@ -330,10 +330,10 @@ def test_a_resumed_trial_is_configured_as_the_recorded_invocation(tmp_path):
 
 def test_the_ablation_eta_counts_running_trials_so_it_does_not_jump_when_two_end_together():
     """Issue 28: 17m -> 10m -> 13m -> 11m. Two trials of 60 s at a time, 6 in all; the clock is the test's."""
-    from orchestrator.progress import Ablation
+    from orchestrator.progress import AblationProgress
 
     now = [0.0]
-    ablation = Ablation(6, clock=lambda: now[0])
+    ablation = AblationProgress(6, clock=lambda: now[0])
     now[0] = 60.0
     ablation.trial_finished(60.0)
     first = ablation.eta_s([59.0])  # its partner is about to end

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from analysis.pictures import PICTURES
-from orchestrator.experiments import EXPERIMENTS, presets_for
+from orchestrator.experiments import EXPERIMENTS, experiments_for_space
 from orchestrator.presets import preset_config
 from search_space import SPACES, load_genotype
 from trials import metric_names as M
@@ -38,7 +38,7 @@ def ablation_combinations() -> list[tuple[str, str, str]]:
             for task in build(None).tasks:
                 for setting in build(task).settings:
                     space = setting.overrides.get("space.name", experiments.space)
-                    method = setting.overrides.get("method.name", presets_for(space).method)
+                    method = setting.overrides.get("method.name", experiments_for_space(space).method)
                     found[(task, space, method)] = None
     return sorted(found)
 

@@ -11,10 +11,10 @@ from orchestrator.experiments.base import (
     Tuned,
     ablation_names,
     bench_data,
+    experiments_for_space,
     find_ablation,
-    presets_for,
     task_layout,
 )
 
 __all__ = ["EXPERIMENTS", "TUNED_PARAM", "Ablation", "Experiments", "Setting", "Tuned", "ablation_names",
-           "bench_data", "find_ablation", "presets_for", "task_layout"]
+           "bench_data", "find_ablation", "experiments_for_space", "task_layout"]

@@ -112,7 +112,7 @@ def ablation_names() -> tuple[str, ...]:
     return tuple(name for _, e in EXPERIMENTS.items() for name in e.ablations)
 
 
-def presets_for(space: str) -> Experiments:
+def experiments_for_space(space: str) -> Experiments:
     """The experiment set whose presets are written for search space ``space``."""
     holders = EXPERIMENTS.filter(lambda e: e.space == space)
     if holders:
