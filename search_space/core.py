@@ -86,6 +86,11 @@ class Supernet(nn.Module):
         """Named architecture weights as probabilities (for heat maps); detached, on the CPU."""
         raise NotImplementedError
 
+    def arch_weight_metrics(self) -> dict[str, float]:
+        """The architecture weights as flat, named numbers for a method to log per epoch (names chosen by the
+        space, which knows its ops); default: none."""
+        return {}
+
     def forward_path(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no single-path forward")
 

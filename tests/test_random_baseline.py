@@ -63,3 +63,13 @@ def test_the_draw_is_a_function_of_the_seed_and_spans_the_space(space, task):
 @pytest.mark.parametrize(("space", "task"), SPACES_AND_TASKS)
 def test_the_random_baseline_serves_every_space_that_has_a_sampler(space, task):
     assert METHODS.get("random_arch").requires <= SPACES.get(space).capabilities
+
+
+def test_a_fixed_architecture_runs_no_search_epoch_whatever_the_search_settings(tmp_path):
+    """Issue 26: `fixed` no longer needs presets that shrink its no-op search to one step."""
+    hooks = Recorder()
+    cfg = preset_config("smoke", "derain", {"space.name": "autoderain", **TINY, "method.name": "fixed",
+                                            "search.epochs": 50})
+    run_trial(cfg, tmp_path, hooks)
+    assert hooks.epochs == 0 and load_genotype(tmp_path / "genotype.json") == SPACES.get(
+        "autoderain").named_genotypes(cfg.space)["hand"]

@@ -34,14 +34,7 @@ def paper(task: str, space: str, method: str) -> Overrides:
     }
     if method == RSWS:
         overrides["method.samples"] = 30
-    if method == FIXED:
-        overrides |= one_step_search()
     return overrides
-
-
-def one_step_search() -> Overrides:
-    """A fixed architecture needs no search: one loop step (it trains nothing) and its validation."""
-    return {"search.epochs": 1, "search.eval_from_epoch": 1, "search.steps_per_epoch": 1}
 
 
 def smoke(task: str, space: str, method: str) -> Overrides:
@@ -62,8 +55,6 @@ def smoke(task: str, space: str, method: str) -> Overrides:
         overrides |= {"method.warmup_epochs": 4, "method.warmup_sampling": "uniform"}
     if method == RSWS:
         overrides["method.samples"] = 4
-    if method == FIXED:
-        overrides |= one_step_search()
     return overrides
 
 

@@ -136,6 +136,18 @@ class Supernet(SupernetBase, DLSRBody):
             weights[f"beta_B{k}"] = F.softmax(beta.detach(), dim=-1).cpu()
         return weights
 
+    def arch_weight_metrics(self) -> dict[str, float]:
+        """alpha's and beta's probabilities (the spec logs them every epoch): alpha_<layer>_<op>, beta_B<k>_B<j>;
+        the genotype they derive is their argmax / top-k."""
+        metrics = {}
+        for name, weights in self.arch_weights().items():
+            if name == "alpha":
+                metrics |= {f"alpha_{layer + 1}_{op}": float(p) for layer, row in enumerate(weights)
+                            for op, p in zip(PRIMITIVES, row, strict=True)}
+            else:
+                metrics |= {f"{name}_B{j + 1}": float(p) for j, p in enumerate(weights)}
+        return metrics
+
     def derived_network(self, genotype: Genotype) -> DerivedNet:
         """The derived network of ``genotype`` with this supernet's weights: the same function as
         ``forward_path(x, genotype)``."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import torch
 
 from search_space import PARAMETER_PENALTY
-from search_space.dlsr import PRIMITIVES
 from trials.methods.base import (
     METHODS,
     SELECTIONS,
@@ -73,13 +72,5 @@ class DLSR(LastOrBestSelection, DifferentiableMethod):
         return loss
 
     def epoch_metrics(self) -> dict[str, float]:
-        """alpha's and beta's probabilities after the epoch (the spec logs them every epoch): alpha_<layer>_<op>,
-        beta_B<k>_B<j>; the genotype they derive is their argmax / top-k."""
-        metrics = {}
-        for name, weights in self.supernet.arch_weights().items():
-            if name == "alpha":
-                metrics |= {f"alpha_{layer + 1}_{op}": float(p) for layer, row in enumerate(weights)
-                            for op, p in zip(PRIMITIVES, row, strict=True)}
-            else:
-                metrics |= {f"{name}_B{j + 1}": float(p) for j, p in enumerate(weights)}
-        return metrics
+        """alpha's and beta's probabilities after the epoch, named by the space (the spec logs them every epoch)."""
+        return self.supernet.arch_weight_metrics()

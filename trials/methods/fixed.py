@@ -1,8 +1,6 @@
 """A fixed architecture instead of a search: a space's named genotype (e.g. AutoDerain's hand-designed
-net) or a genotype JSON file, retrained and evaluated by the same pipeline as the searched ones.
-
-The loop still runs (one step is enough: presets set search.epochs=1, steps_per_epoch=1): its steps train
-nothing and report the untrained net's loss; the validation scores the fixed net on the shared weights.
+net) or a genotype JSON file, retrained and evaluated by the same pipeline as the searched ones. The method
+does not search (``searches = False``): the loop runs no epoch, whatever the search settings say.
 """
 
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ class Fixed(SearchMethod):
     label = "fixed architecture"
     config_class = FixedConfig
     requires = frozenset({SINGLE_PATH})
+    searches = False
 
     def __init__(self, config: FixedConfig, ctx: SearchContext):
         super().__init__(config, ctx)
@@ -50,15 +49,16 @@ class Fixed(SearchMethod):
         resolve(config.genotype, space.name, space)
 
     def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
-        x, y = batch
-        with torch.no_grad():
-            return self.loss(self.supernet.forward_path(x, self.genotype), y, where)
+        raise RuntimeError("a fixed architecture trains no supernet: the search loop must not call it")
 
     def validate(self, pairs, epoch: int):
-        return self.evaluate(pairs, forward=lambda x: self.supernet.forward_path(x, self.genotype))
+        raise RuntimeError("a fixed architecture validates no supernet: the search loop must not call it")
 
     def current_genotype(self) -> Genotype:
         return self.genotype
+
+    def final_genotype(self, pairs, best: dict) -> tuple[Genotype, None]:
+        return self.genotype, None
 
     def arch_weights(self) -> dict[str, torch.Tensor]:
         return {}  # nothing was searched
