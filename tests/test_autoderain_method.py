@@ -98,8 +98,10 @@ def test_exploration_is_a_pure_function_of_seed_and_step():
     plain, _ = method_and_work(tiny_config())
     assert all(plain.training_genotype(step) == plain.supernet.derive() for step in range(4))
     warm, _ = method_and_work(tiny_config(method__warmup_epochs=1, method__warmup_sampling="uniform"))
-    assert warm.wants_arch_step(0) is False and warm.training_genotype(0) != warm.supernet.derive()
-    assert warm.wants_arch_step(1) is True and warm.training_genotype(0) == warm.supernet.derive()
+    warm.begin_epoch(0)
+    assert warm.trains_arch() is False and warm.training_genotype(0) != warm.supernet.derive()
+    warm.begin_epoch(1)
+    assert warm.trains_arch() is True and warm.training_genotype(0) == warm.supernet.derive()
 
 
 def test_fixed_method_resolves_named_and_saved_genotypes(tmp_path):

@@ -34,7 +34,7 @@ def gaussian_window(channels: int, device: torch.device, dtype: torch.dtype) -> 
     return torch.outer(g, g).expand(channels, 1, WINDOW, WINDOW).contiguous()
 
 
-def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def differentiable_ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean SSIM of (N, C, H, W) images in [0, 1] over the batch, channels and the valid pixels."""
     if min(pred.shape[-2:]) < WINDOW:
         raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(pred.shape[-2:])}")
@@ -57,7 +57,7 @@ def restoration_loss(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Eq. 7: ``pixel(pred, target) + lam * -log10(SSIM)`` (SSIM of the batch); parts returned detached."""
     pixel_loss = PIXEL_LOSSES[pixel](pred, target)
-    ssim_loss = -torch.log10(ssim(pred, target).clamp_min(SSIM_FLOOR))
+    ssim_loss = -torch.log10(differentiable_ssim(pred, target).clamp_min(SSIM_FLOOR))
     total = pixel_loss + lam * ssim_loss
     return total, {"pixel": pixel_loss.detach(), "ssim": ssim_loss.detach()}
 
@@ -178,7 +178,7 @@ def pixel_or_ssim_loss(pred: torch.Tensor, target: torch.Tensor, kind: str) -> t
     if kind in PIXEL_LOSSES:
         loss = PIXEL_LOSSES[kind](pred, target)
         return loss, {kind: loss.detach()}
-    loss = -ssim(pred, target)
+    loss = -differentiable_ssim(pred, target)
     return loss, {"ssim": -loss.detach()}
 
 

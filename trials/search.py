@@ -1,5 +1,5 @@
-"""The shared search loop (hinas-spec section 8): per step the method's architecture step (when it asks
-for one) and weight step, validation from ``eval_from_epoch``, the best validated epoch's record.
+"""The shared search loop (hinas-spec section 8): per step the method's own step (weights, and architecture
+when it trains it), validation from ``eval_from_epoch``, the best validated epoch's record.
 
 Epochs are 0-based here; the config's ``eval_from_epoch`` is 1-based as in the paper ("from epoch 61").
 """
@@ -65,6 +65,7 @@ def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch
     lr = weight_lr(method.ctx.loop, epoch)
     for group in method.w_optimizer.param_groups:
         group["lr"] = lr
+    method.begin_epoch(epoch)
     losses = [search_step(method, work, epoch, epoch * work.steps_per_epoch + i, device)
               for i in range(work.steps_per_epoch)]
     # The epoch's one host synchronisation: every loss of its steps checked, the weight steps' read.
@@ -73,18 +74,15 @@ def _train_epoch(method: SearchMethod, work: Workload, epoch: int, device: torch
 
 
 def search_step(method: SearchMethod, work: Workload, epoch: int, step: int, device: torch.device) -> torch.Tensor:
-    """One step of the loop: the method's architecture step (when it asks for one) and its weight step, the
-    forward passes under ``search.precision``; returns the weight step's loss, still on the device."""
+    """One step of the loop: the method's step (its weight step and, when it trains them, its architecture
+    step, in its own order) on this step's batches, the forward passes under ``search.precision``; returns the
+    weight step's loss, still on the device."""
     where = f"search epoch {epoch + 1}, step {step - epoch * work.steps_per_epoch + 1} (global step {step})"
+    if method.epoch != epoch:  # a caller outside the loop (a bench, a test) steps into an epoch directly
+        method.begin_epoch(epoch)
     batch = to_device(work.train_w.batch(step), device)
-    arch = method.wants_arch_step(epoch)
     with autocast(device, method.ctx.loop.precision):
-        if arch and not method.arch_after_weights:
-            method.arch_step(to_device(work.train_a.batch(step), device), where, batch)
-        loss = method.weight_step(batch, step, where)
-        if arch and method.arch_after_weights:
-            method.arch_step(to_device(work.train_a.batch(step), device), where, batch)
-    return loss
+        return method.step(batch, lambda: to_device(work.train_a.batch(step), device), step, where)
 
 
 def _validate(method: SearchMethod, work: Workload, state: SearchState) -> dict:

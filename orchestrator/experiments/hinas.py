@@ -138,7 +138,7 @@ def width(task: str, **_) -> Ablation:
     ))
 
 
-def ssim(task: str, **_) -> Ablation:
+def ssim_ablation(task: str, **_) -> Ablation:
     return Ablation("ssim", "MSE alone vs MSE + SSIM loss (Tables 4, 5)", (DENOISE, SR), (
         Setting("mse", {**BOTH, "loss.lam": 0.0}),
         Setting("mse_ssim", {**BOTH, "loss.lam": 0.6}),
@@ -239,6 +239,6 @@ def describe_setting(setting: str) -> tuple[float, str]:
 
 EXPERIMENTS.register(Experiments(
     name="hinas", space=SPACE, method=METHOD, presets={"smoke": smoke, "paper": paper, "bench": bench},
-    ablations={"lwas": lwas, "width": width, "ssim": ssim, "cellsharing": cellsharing, "lambda": lambda_sweep},
+    ablations={"lwas": lwas, "width": width, "ssim": ssim_ablation, "cellsharing": cellsharing, "lambda": lambda_sweep},
     layout=layout,
 ))

@@ -51,8 +51,6 @@ class SearchMethod(ABC):
     label: ClassVar[str] = ""  # how tables name it ('HiNAS', 'RSWS'); empty: its name
     config_class: ClassVar[type[MethodConfig]]
     requires: ClassVar[frozenset[str]] = frozenset()  # space capabilities (search_space.core) it needs
-    # The architecture step comes after the step's weight step (DLSR) instead of before it (HiNAS).
-    arch_after_weights: ClassVar[bool] = False
     inferred_tag: ClassVar[str | None] = None  # its settings are our design, not a paper's: runs get this tag
     # False: the method trains no supernet (the random baseline); the loop runs no epoch and the genotype
     # comes straight from ``final_genotype``.
@@ -61,6 +59,7 @@ class SearchMethod(ABC):
 
     def __init__(self, config: MethodConfig, ctx: SearchContext):
         self.config, self.ctx, self.supernet = config, ctx, ctx.supernet
+        self.epoch = 0  # the loop's current (0-based) epoch (``begin_epoch``)
         self.loss_log = LossLog()  # every loss of the steps, checked when the loop reads it
         loop = ctx.loop
         self.w_optimizer = make_optimizer(loop.w_optimizer, self.supernet.weight_parameters(), loop.w_lr,
@@ -72,13 +71,19 @@ class SearchMethod(ABC):
         anything starts)."""
 
     # --- hooks ------------------------------------------------------------------------------------------
-    def wants_arch_step(self, epoch: int) -> bool:
-        """Whether ``arch_step`` runs in this (0-based) epoch: the loop then draws Train A batches."""
-        return False
+    def begin_epoch(self, epoch: int) -> None:
+        """Before an epoch's steps (0-based): a method whose steps depend on the epoch reads ``self.epoch``."""
+        self.epoch = epoch
 
-    def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:  # noqa: B027 - optional hook
-        """Update architecture parameters on a Train A batch (``weight_batch``: this step's Train W batch).
-        Default: nothing."""
+    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
+        """One search step on a Train W ``batch``; ``arch_batch()`` draws the step's Train A batch, for methods
+        that also move architecture parameters (in the order they choose). Returns the weight step's loss,
+        detached and still on the device. Default: the weight step alone."""
+        return self.weight_step(batch, step, where)
+
+    def trains_arch(self) -> bool:
+        """Whether this epoch's steps move architecture parameters (after a warm-up, for most). Default: no."""
+        return False
 
     @abstractmethod
     def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
@@ -218,8 +223,14 @@ class DifferentiableMethod(SearchMethod):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
 
-    def wants_arch_step(self, epoch: int) -> bool:
-        return epoch >= self.config.warmup_epochs
+    def trains_arch(self) -> bool:
+        return self.epoch >= self.config.warmup_epochs
+
+    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
+        """First-order DARTS's order: the architecture step, then the weights' (DLSR reverses it)."""
+        if self.trains_arch():
+            self.arch_step(arch_batch(), where, batch)
+        return self.weight_step(batch, step, where)
 
     @abstractmethod
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:

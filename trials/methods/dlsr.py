@@ -6,6 +6,7 @@ The authors' P is computed from detached values, so it never moves alpha: ``para
 that (the number is added, the gradient is not), ``differentiable`` lets ``penalty_weight * P`` steer.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -53,7 +54,13 @@ class DLSR(LastOrBestSelection, DifferentiableMethod):
     label = "DLSR"
     config_class = DLSRMethodConfig
     requires = frozenset({PARAMETER_PENALTY})
-    arch_after_weights = True
+
+    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
+        """The authors' order: the weight step, then the architecture step (which also reads this batch)."""
+        loss = self.weight_step(batch, step, where)
+        if self.trains_arch():
+            self.arch_step(arch_batch(), where, batch)
+        return loss
 
     @classmethod
     def check(cls, config, loop, space) -> None:

@@ -9,6 +9,7 @@ best-epoch rule). Every default here is our reading of NASP's code for a space t
 """
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -71,7 +72,6 @@ class MDARTS(LastOrBestSelection):
         self.a_optimizer = torch.optim.Adam(self.supernet.arch_parameters(), lr=config.a_lr, betas=config.a_betas,
                                             weight_decay=config.a_weight_decay)
         self._previous: Genotype | None = None
-        self._epoch = 0  # the loop's current epoch, as wants_arch_step last saw it
 
     @classmethod
     def check(cls, config, loop, space) -> None:
@@ -80,9 +80,14 @@ class MDARTS(LastOrBestSelection):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
 
-    def wants_arch_step(self, epoch: int) -> bool:
-        self._epoch = epoch  # the loop asks before every step's weight step
-        return epoch >= self.config.warmup_epochs
+    def trains_arch(self) -> bool:
+        return self.epoch >= self.config.warmup_epochs
+
+    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
+        """NASP's order: the proximal architecture step (after the warm-up), then the selected ops' weights."""
+        if self.trains_arch():
+            self.arch_step(arch_batch(), where, batch)
+        return self.weight_step(batch, step, where)
 
     def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
         net = self.supernet
@@ -119,7 +124,7 @@ class MDARTS(LastOrBestSelection):
         (seed, step, epoch, a)."""
         cfg = self.config
         rng = random.Random(f"{self.ctx.seed}:e-greedy:{step}")
-        uniform = cfg.warmup_sampling == "uniform" and self._epoch < cfg.warmup_epochs
+        uniform = cfg.warmup_sampling == "uniform" and self.epoch < cfg.warmup_epochs
         if uniform or (cfg.e_greedy > 0 and rng.random() < cfg.e_greedy):
             return self.ctx.space.sample(self.ctx.space_config, rng)
         return self.supernet.derive()
