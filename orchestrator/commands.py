@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from orchestrator import invocation, resume, ui
+from orchestrator import diskspace, invocation, resume, ui
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import TUNED_PARAM, ablation_names, find_ablation
@@ -166,11 +166,21 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         return 0
     uri = args.tracking_uri or tr.default_uri(RUNS.resolve())
     tr.check_reachable(uri)
+    check_disk_space(plan, uri)
     with experiment_lock(plan):
         check_experiment_folder(plan, args.resume)
         if not args.resume:
             resume.save(plan.experiment_path, resume.recorded_options(args, uri, plan.storage_uri))
         return run_ablation(plan, uri, args)
+
+
+def check_disk_space(plan: Plan, uri: str) -> None:
+    """Room for the ablation where its Ray results and its MLflow store (and artifacts) go: local folders."""
+    folders = [Path(plan.storage_uri)] if "://" not in plan.storage_uri else []
+    folders += [Path(uri.removeprefix("sqlite:///")).parent] if uri.startswith("sqlite:///") else []
+    configs = [trial_config(plan.base, s, plan.seeds[0]) for s in plan.ablation.settings]
+    trials = plan.optuna_samples or len(plan.seeds)
+    diskspace.check(folders, diskspace.needed_mb(configs[:1] if plan.optuna_samples else configs, trials))
 
 
 def resume_command(plan: Plan, args: argparse.Namespace) -> str:

@@ -20,11 +20,14 @@ def save(state: dict, run_dir: Path) -> Path:
 
 
 def atomic_save(obj: dict, path: Path) -> Path:
-    """``torch.save`` to a temporary file, then rename: a kill mid-write leaves the previous file intact."""
+    """``torch.save`` to a temporary file, fsync, then rename: a kill mid-write, or a disk that fills, leaves the
+    previous file intact (never a truncated or 0-byte one where a whole one was)."""
     # A unique name (not mkstemp, whose 0600 mode the renamed file would keep): a file of the process's umask.
     tmp = scratch_folder(path.parent) / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
     try:
         torch.save(obj, tmp)
+        with open(tmp, "rb") as written:  # on the disk before the rename: a crash leaves the old file or the new
+            os.fsync(written.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
