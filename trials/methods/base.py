@@ -169,6 +169,25 @@ def frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+class NoSearch(SearchMethod):
+    """Methods that train no supernet (a fixed or a drawn architecture): the loop runs no epoch for them, and
+    ``final_genotype`` returns ``current_genotype`` with no validation."""
+
+    searches = False
+
+    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
+        raise RuntimeError(f"method {self.name} trains no supernet: the search loop must not call weight_step")
+
+    def validate(self, pairs, epoch: int) -> Evaluation:
+        raise RuntimeError(f"method {self.name} validates no supernet: the search loop must not call validate")
+
+    def final_genotype(self, pairs, best: dict) -> tuple[Genotype, None]:
+        return self.current_genotype(), None
+
+    def arch_weights(self) -> dict[str, torch.Tensor]:
+        return {}  # nothing was searched
+
+
 SELECTIONS = ("last", "best")
 
 
@@ -210,7 +229,20 @@ def check_selection(select: str) -> None:
         raise ValueError(f"method.select={select!r}; valid: {', '.join(SELECTIONS)}")
 
 
-class DifferentiableMethod(SearchMethod):
+class ArchitectureFirst(SearchMethod):
+    """Methods that, after ``config.warmup_epochs``, take an architecture step (``arch_step``) on the step's
+    Train A batch before the weight step: first-order DARTS's order, and NASP's (MDARTS)."""
+
+    def trains_arch(self) -> bool:
+        return self.epoch >= self.config.warmup_epochs
+
+    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
+        if self.trains_arch():
+            self.arch_step(arch_batch(), where, batch)
+        return self.weight_step(batch, step, where)
+
+
+class DifferentiableMethod(ArchitectureFirst):
     """First-order DARTS-style methods (HiNAS, DLSR): the whole relaxed supernet trains on every weight step,
     and after ``config.warmup_epochs`` an Adam step (``a_lr``, ``a_betas``, ``a_weight_decay``) moves the
     architecture parameters on the loss ``arch_loss`` computes."""
@@ -222,15 +254,6 @@ class DifferentiableMethod(SearchMethod):
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
-
-    def trains_arch(self) -> bool:
-        return self.epoch >= self.config.warmup_epochs
-
-    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
-        """First-order DARTS's order: the architecture step, then the weights' (DLSR reverses it)."""
-        if self.trains_arch():
-            self.arch_step(arch_batch(), where, batch)
-        return self.weight_step(batch, step, where)
 
     @abstractmethod
     def arch_loss(self, batch: Batch, weight_batch: Batch, where: str) -> torch.Tensor:

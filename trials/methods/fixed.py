@@ -6,10 +6,8 @@ does not search (``searches = False``): the loop runs no epoch, whatever the sea
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from search_space import SINGLE_PATH, SPACES, Genotype, load_genotype
-from trials.methods.base import METHODS, Batch, MethodConfig, SearchContext, SearchMethod
+from trials.methods.base import METHODS, MethodConfig, NoSearch, SearchContext
 
 
 @dataclass(frozen=True)
@@ -33,12 +31,11 @@ def resolve(genotype: str, space_name: str, space_config) -> Genotype:
 
 
 @METHODS.register
-class Fixed(SearchMethod):
+class Fixed(NoSearch):
     name = "fixed"
     label = "fixed architecture"
     config_class = FixedConfig
     requires = frozenset({SINGLE_PATH})
-    searches = False
 
     def __init__(self, config: FixedConfig, ctx: SearchContext):
         super().__init__(config, ctx)
@@ -48,17 +45,5 @@ class Fixed(SearchMethod):
     def check(cls, config: FixedConfig, loop, space) -> None:
         resolve(config.genotype, space.name, space)
 
-    def weight_step(self, batch: Batch, step: int, where: str) -> torch.Tensor:
-        raise RuntimeError("a fixed architecture trains no supernet: the search loop must not call it")
-
-    def validate(self, pairs, epoch: int):
-        raise RuntimeError("a fixed architecture validates no supernet: the search loop must not call it")
-
     def current_genotype(self) -> Genotype:
         return self.genotype
-
-    def final_genotype(self, pairs, best: dict) -> tuple[Genotype, None]:
-        return self.genotype, None
-
-    def arch_weights(self) -> dict[str, torch.Tensor]:
-        return {}  # nothing was searched

@@ -9,7 +9,6 @@ best-epoch rule). Every default here is our reading of NASP's code for a space t
 """
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +16,7 @@ import torch
 from search_space import RELAXATION, Genotype
 from trials.methods.base import (
     METHODS,
+    ArchitectureFirst,
     Batch,
     LastOrBestSelection,
     MethodConfig,
@@ -59,7 +59,7 @@ class MDARTSConfig(MethodConfig):
 
 
 @METHODS.register
-class MDARTS(LastOrBestSelection):
+class MDARTS(LastOrBestSelection, ArchitectureFirst):
     name = "mdarts"
     label = "MDARTS"
     config_class = MDARTSConfig
@@ -80,14 +80,6 @@ class MDARTS(LastOrBestSelection):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"w": self.w_optimizer, "a": self.a_optimizer}
 
-    def trains_arch(self) -> bool:
-        return self.epoch >= self.config.warmup_epochs
-
-    def step(self, batch: Batch, arch_batch: Callable[[], Batch], step: int, where: str) -> torch.Tensor:
-        """NASP's order: the proximal architecture step (after the warm-up), then the selected ops' weights."""
-        if self.trains_arch():
-            self.arch_step(arch_batch(), where, batch)
-        return self.weight_step(batch, step, where)
 
     def arch_step(self, batch: Batch, where: str, weight_batch: Batch) -> None:
         net = self.supernet
