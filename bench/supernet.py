@@ -78,7 +78,6 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
     from search_space import SPACES
     from search_space.hinas.cell import SearchCell
     from trials.device import autocast
-    from trials.tasks import TASKS
 
     if variant == "baseline":
         SearchCell.forward = edge_by_edge_forward
@@ -90,7 +89,7 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
     device = torch.device(device_name)
     cfg = preset_config("paper", task=task, overrides={"space.cell_sharing": variant != "no_sharing"})
     batch, crop = batch or cfg.search.batch_size, crop or cfg.search.crop_size
-    io = TASKS.get(task).search_io(cfg.task)
+    io = cfg.components.task.search_io()
     torch.manual_seed(0)
     net = SPACES.get("hinas").supernet(cfg.space, io).to(device)
     x = torch.rand(batch, io.in_channels, crop, crop, device=device)

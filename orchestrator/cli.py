@@ -11,17 +11,15 @@ from pathlib import Path
 
 from orchestrator import apply, cache, commands, evaluate, export, imports, results
 from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
-from search_space import SPACES
 from trials.config import flatten
 from trials.data import DATA_KINDS, check_folder
 from trials.pipeline import run_trial
-from trials.tasks import TASKS
 
 
 def cmd_space(args: argparse.Namespace) -> int:
     cfg = build_config(args)
-    io = TASKS.get(cfg.task.name).search_io(cfg.task)
-    print(SPACES.get(cfg.space.name).describe(cfg.space, io, cfg.retrain.base_width, samples=args.samples))
+    io = cfg.components.task.search_io()
+    print(cfg.components.space.describe(cfg.space, io, cfg.retrain.base_width, samples=args.samples))
     return 0
 
 

@@ -30,7 +30,6 @@ from trials.data import check_folder
 from trials.references import network_reference
 from trials.retrain import protocol_summary, reference_metrics
 from trials.saved_network import load_network
-from trials.tasks import TASKS
 from trials.workload import largest_crop, load_tests
 
 _ABLATION_PARSER: argparse.ArgumentParser  # set by ``register``: it tells what a command line spelled out
@@ -127,20 +126,20 @@ def setting_config(base: dict, setting, seed: int):
 
 def progress_columns(cfg) -> tuple[str, ...]:
     """The headline test metrics of a trial, for Tune's table: PSNR per condition on the first test set."""
-    task = TASKS.get(cfg.task.name)
+    task = cfg.components.task
     test_set = cfg.data.test_sets[0] if cfg.data.test_sets else "builtin"
-    return tuple(dict.fromkeys(M.psnr(task.metric_condition(test_set, c)) for c in task.conditions(cfg.task)))
+    return tuple(dict.fromkeys(M.psnr(task.metric_condition(test_set, c)) for c in task.conditions()))
 
 
 def check_data(cfg) -> None:
     """Every image of the data folders decoded once in the driver (one at a time, nothing kept), so that a
     bad file is named before Ray starts rather than failing every trial and its retries."""
-    task = TASKS.get(cfg.task.name)
+    task = cfg.components.task
     folders = [] if cfg.data.kind == "builtin" else [(cfg.data.kind, cfg.data.root)]
-    folders += [(kind, root) for kind, root in (task.test_sources(cfg.task, cfg.data) or {}).items() if root]
+    folders += [(kind, root) for kind, root in (task.test_sources(cfg.data) or {}).items() if root]
     for kind, root in dict.fromkeys((kind, str(root)) for kind, root in folders):  # BSD500: one folder, once
         crop = largest_crop(cfg) if (kind, root) == (cfg.data.kind, str(cfg.data.root)) else 0  # search images
-        check_folder(root, kind, scales=task.scales(cfg.task), modcrop=cfg.data.modcrop, options=cfg.data.options,
+        check_folder(root, kind, scales=task.scales(), modcrop=cfg.data.modcrop, options=cfg.data.options,
                      min_size=crop)
 
 
@@ -293,12 +292,12 @@ def log_references(plan: Plan, tracking: tr.Tracking) -> None:
     done = tr.finished_trial_keys(tracking)
     for seed in plan.seeds:
         cfg = trial_config(plan.base, plan.ablation.settings[0], seed)  # the test data of every setting
-        task, tests = TASKS.get(cfg.task.name), None
-        for reference in (*task.references(cfg.task), *saved_network_references(plan)):
+        tests = None
+        for reference in (*cfg.components.task.references(), *saved_network_references(plan)):
             key = f"{plan.ablation.name}/{reference.setting}/seed{seed}"
             if key in done:
                 continue
-            tests = tests if tests is not None else load_tests(cfg, task)
+            tests = tests if tests is not None else load_tests(cfg)
             run = tr.TrialRun(tracking, key, f"{reference.setting}-seed{seed}", {
                 M.TAG_ABLATION: plan.ablation.name, M.TAG_SETTING: reference.setting, M.TAG_SEED: str(seed),
                 M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label,

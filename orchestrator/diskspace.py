@@ -12,18 +12,16 @@ from pathlib import Path
 
 import torch
 
-from search_space import SPACES
 from trials.config import TrialConfig
-from trials.tasks import TASKS
 
 COPIES = 3 * 3 + 3  # checkpoint ~3x the weights, in 3 copies; networks (~1x each) in 3 places
 MARGIN_MB = 100.0  # pictures, logs, MLflow's database, Ray's session files
 
 
 def supernet_mb(cfg: TrialConfig) -> float:
-    io = TASKS.get(cfg.task.name).search_io(cfg.task)
+    io = cfg.components.task.search_io()
     with torch.device("meta"):
-        net = SPACES.get(cfg.space.name).supernet(cfg.space, io)
+        net = cfg.components.space.supernet(cfg.space, io)
     return sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers())) / 2**20
 
 

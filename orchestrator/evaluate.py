@@ -73,21 +73,22 @@ def evaluation_config(args: argparse.Namespace, task_name: str, info: dict | Non
 
 def scores(args: argparse.Namespace, cfg: TrialConfig, net) -> dict[str, dict[str, dict[str, float]]]:
     """{test set: {condition: {"psnr": .., "ssim": ..}}} of the network, or of the named reference row."""
-    task = TASKS.get(cfg.task.name)
-    tests = load_tests(cfg, task)
+    task = cfg.components.task
+    tests = load_tests(cfg)
     out: dict[str, dict[str, dict[str, float]]] = {name: {} for name in tests}
-    for condition in task.conditions(cfg.task):
+    for condition in task.conditions():
         if net is not None:
             per_set = network_scores(net, cfg, tests, condition, tile=args.tile)
         else:
-            per_set = reference_scores(cfg, reference(task, cfg, args.network), tests, condition)
+            per_set = reference_scores(cfg, reference(cfg, args.network), tests, condition)
         for name, (psnr, ssim) in per_set.items():
             out[name][task.condition_key(condition)] = {"psnr": psnr, "ssim": ssim}
     return out
 
 
-def reference(task, cfg: TrialConfig, name: str):
-    found = {r.name: r for r in task.references(cfg.task)}
+def reference(cfg: TrialConfig, name: str):
+    task = cfg.components.task
+    found = {r.name: r for r in task.references()}
     if name not in found:
         raise ValueError(f"{name}: not a saved network, run folder or run id, nor a reference row of the "
                          f"{task.name} task ({', '.join(found)})")
@@ -105,10 +106,10 @@ def tracking_uri(args: argparse.Namespace) -> str | None:
 
 def log_run(uri: str, cfg: TrialConfig, result: dict, label: str) -> str:
     """An MLflow run tagged as a reference row: the config as params, one metric per (set, condition)."""
-    task = TASKS.get(cfg.task.name)
+    task = cfg.components.task
     metrics = {}
     for name, conditions in result.items():
-        for condition in task.conditions(cfg.task):
+        for condition in task.conditions():
             key = task.metric_condition(name, condition)
             values = conditions[task.condition_key(condition)]
             metrics |= {M.psnr(key): values["psnr"], M.ssim(key): values["ssim"]}

@@ -32,7 +32,6 @@ from trials.losses import NonFiniteLossError
 from trials.pipeline import ARCH_WEIGHTS, TrialHooks, run_trial
 from trials.retrain import conditions as retrain_conditions
 from trials.retrain import protocol_summary
-from trials.tasks import TASKS
 
 ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json", ARCH_WEIGHTS)
 # Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
@@ -64,7 +63,7 @@ class TuneHooks(TrialHooks):
         self.deterministic = cfg.deterministic
         history = run.client.get_metric_history(run.run_id, M.TRAIN_LOSS)
         self.logged_epochs = max((m.step for m in history), default=0)
-        task = TASKS.get(cfg.task.name)
+        task = cfg.components.task
         self.condition_keys = [task.condition_key(c) for c in retrain_conditions(cfg)]  # in retraining order
         self.epochs, self.conditions = cfg.search.epochs, len(self.condition_keys)
         self.clock = PhaseClock()

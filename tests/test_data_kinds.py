@@ -52,7 +52,7 @@ def test_named_denoising_test_sets_are_found_in_the_test_root_and_named_in_metri
     _gray_folder(tmp_path / "bsd68", 2)  # any case: DnCNN ships BSD68/, a user may have bsd68/
     _gray_folder(tmp_path / "Set12", 3, seed=1)
     cfg = preset_config("smoke", "denoise", {"data.test_sets": "bsd68,set12", "data.test_root": str(tmp_path)})
-    tests = load_tests(cfg, TASKS.get("denoise"))
+    tests = load_tests(cfg)
     assert {name: len(s.images) for name, s in tests.items()} == {"bsd68": 2, "set12": 2}  # max_test_images 2
     task = TASKS.get("denoise")
     assert task.metric_condition("bsd68", 15) == "bsd68_sigma15" and task.metric_condition("builtin", 30) == "sigma30"
@@ -63,7 +63,7 @@ def test_named_denoising_test_sets_are_found_in_the_test_root_and_named_in_metri
 def test_a_missing_test_set_folder_names_what_was_looked_for(tmp_path):
     cfg = preset_config("smoke", "denoise", {"data.test_sets": "set12", "data.test_root": str(tmp_path)})
     with pytest.raises(DataError, match="no folder for test set set12; expected one of Set12"):
-        load_tests(cfg, TASKS.get("denoise"))
+        load_tests(cfg)
 
 
 def test_a_config_of_before_kind_options_reads_its_pair_order_as_the_rain800_option():

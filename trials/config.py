@@ -16,12 +16,13 @@ import math
 import types
 import typing
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from search_space import SKIP_START, SPACES, SpaceConfig
+from search_space import SKIP_START, SPACES, SearchSpace, SpaceConfig
 from search_space.registry import Registry
 from trials.device import PRECISIONS
-from trials.losses import LOSSES, LossConfig
-from trials.methods import METHODS, MethodConfig
+from trials.losses import LOSSES, Loss, LossConfig, LossFunction
+from trials.methods import METHODS, MethodConfig, SearchMethod
 from trials.metric_names import TAG_BASELINE, flatten_dict
 from trials.optim import CLIP_MODES, OPTIMIZERS
 from trials.sections import (
@@ -33,10 +34,25 @@ from trials.sections import (
     SearchConfig,
     default_kind_options,
 )
-from trials.tasks import TASKS, TaskConfig
+from trials.tasks import TASKS, BoundTask, TaskConfig
 
 # The sections chosen by name, and where their names are looked up.
 NAMED_SECTIONS: dict[str, Registry] = {"task": TASKS, "space": SPACES, "method": METHODS, "loss": LOSSES}
+
+
+@dataclass(frozen=True)
+class Components:
+    """A trial's named sections resolved once: the task bound to its section, the space, the method's class
+    and the loss (``build_loss`` makes its function from the loss section)."""
+
+    task: BoundTask
+    space: SearchSpace
+    method: type[SearchMethod]
+    loss: Loss
+    loss_section: LossConfig
+
+    def build_loss(self) -> LossFunction:
+        return self.loss.build(self.loss_section)
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,13 @@ class TrialConfig:
 
     def __post_init__(self) -> None:
         validate(self)
+
+    @cached_property
+    def components(self) -> Components:
+        """The components its sections name, looked up once and travelling with the config (a frozen
+        dataclass keeps ``cached_property``'s value in the instance, outside the compared fields)."""
+        return Components(TASKS.get(self.task.name).bind(self.task), SPACES.get(self.space.name),
+                          METHODS.get(self.method.name), LOSSES.get(self.loss.name), self.loss)
 
 
 def section_config(section: str, name: str):
@@ -108,9 +131,9 @@ def validate(cfg: TrialConfig) -> None:
         (r.iterations > 0 and r.checkpoint_every > 0 and (r.log_every is None or r.log_every > 0),
          "retrain.iterations, checkpoint_every and log_every must be > 0"),
         (cfg.seed >= 0, f"seed must be >= 0, got {cfg.seed}"),
-        (r.warm_start_from is None or r.warm_start_from in TASKS.get(cfg.task.name).conditions(cfg.task),
+        (r.warm_start_from is None or r.warm_start_from in cfg.components.task.conditions(),
          f"retrain.warm_start_from={r.warm_start_from} is not one of the task's conditions "
-         f"{TASKS.get(cfg.task.name).conditions(cfg.task)}"),
+         f"{cfg.components.task.conditions()}"),
         (cfg.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {cfg.device!r}"),
         (s.precision in PRECISIONS, f"search.precision must be one of {', '.join(PRECISIONS)}, got {s.precision!r}"),
         (r.precision in PRECISIONS, f"retrain.precision must be one of {', '.join(PRECISIONS)}, got {r.precision!r}"),
@@ -126,14 +149,14 @@ def retrain_input_crop(cfg: TrialConfig, condition: int) -> int:
     r = cfg.retrain
     if r.hr_crop_size is None:
         return r.crop_size
-    return r.hr_crop_size // TASKS.get(cfg.task.name).io(cfg.task, condition).scale
+    return r.hr_crop_size // cfg.components.task.io(condition).scale
 
 
 def check_crops(cfg: TrialConfig) -> None:
     """Every training crop is at least what the space's networks accept (DLSR's attention: 15 px)."""
-    task, space = TASKS.get(cfg.task.name), SPACES.get(cfg.space.name)
+    task, space = cfg.components.task, cfg.components.space
     crops = {"search.crop_size": cfg.search.crop_size}
-    for condition in task.conditions(cfg.task):
+    for condition in task.conditions():
         crops[f"the retraining crop of {task.condition_column} {condition}"] = retrain_input_crop(cfg, condition)
     for what, size in crops.items():
         if size < space.min_input_size:
@@ -144,7 +167,7 @@ def check_crops(cfg: TrialConfig) -> None:
 
 def check_components(cfg: TrialConfig) -> None:
     """The chosen method, space and task fit together (e.g. RSWS needs a single-path forward)."""
-    space, method = SPACES.get(cfg.space.name), METHODS.get(cfg.method.name)
+    space, method = cfg.components.space, cfg.components.method
     if cfg.retrain.start_at_skip and SKIP_START not in space.capabilities:
         raise ValueError(f"retrain.start_at_skip needs networks with a skip path, which space {space.name}'s lack; "
                          f"set it false, or use a space that has one: {spaces_having({SKIP_START})}")
@@ -152,7 +175,7 @@ def check_components(cfg: TrialConfig) -> None:
     if missing:
         raise ValueError(f"method {method.name} needs {', '.join(sorted(missing))} from the search space, which "
                          f"space {space.name} lacks; spaces that have it: {spaces_having(method.requires)}")
-    space.check(cfg.space, TASKS.get(cfg.task.name).search_io(cfg.task))
+    space.check(cfg.space, cfg.components.task.search_io())
     method.check(cfg.method, cfg.search, cfg.space)
     check_crops(cfg)
 
@@ -165,7 +188,7 @@ def spaces_having(capabilities: set[str] | frozenset[str]) -> str:
 def baseline_tags(cfg: TrialConfig) -> dict[str, str]:
     """``baseline=<role>`` on the runs of a baseline method (random architectures, random search), which
     tables and the checklist find by role, not by a method's name."""
-    role = METHODS.get(cfg.method.name).baseline
+    role = cfg.components.method.baseline
     return {TAG_BASELINE: role} if role else {}
 
 

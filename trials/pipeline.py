@@ -20,18 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from search_space import SPACES, Genotype, genotype_from_json, load_genotype
+from search_space import Genotype, genotype_from_json, load_genotype
 from trials import checkpoint, result_cache
 from trials import metric_names as M
 from trials.complexity import latency_ms
 from trials.config import TrialConfig, config_differences, to_json
 from trials.device import configure_backends, device_hours
-from trials.losses import LOSSES
-from trials.methods import METHODS, SearchContext, SearchMethod
+from trials.methods import SearchContext, SearchMethod
 from trials.retrain import build, conditions, evaluate_condition, train, train_sampler, warm_start
 from trials.saved_network import load_network, network_file_name, save_network
 from trials.search import SearchState, run_search
-from trials.tasks import TASKS
 from trials.workload import Workload, prepare
 
 
@@ -145,8 +143,7 @@ def reuse(kind: str, key: str, cfg: TrialConfig, state: dict, run_dir: Path, hoo
 
 
 def has_every_network(folder: Path, cfg: TrialConfig) -> bool:
-    task = TASKS.get(cfg.task.name)
-    names = [network_file_name(task.condition_column, c) for c in conditions(cfg)]
+    names = [network_file_name(cfg.components.task.condition_column, c) for c in conditions(cfg)]
     return all((folder / name).is_file() for name in [*names, "metrics.json", "genotype.json", "search.json"])
 
 
@@ -174,13 +171,13 @@ def adopt(kind: str, folder: Path, cfg: TrialConfig, state: dict, run_dir: Path,
 
 def make_method(cfg: TrialConfig, device: torch.device) -> SearchMethod:
     """The supernet of the configured space (seeded) and the configured method around it."""
-    task, space = TASKS.get(cfg.task.name), SPACES.get(cfg.space.name)
-    io = task.search_io(cfg.task)
+    parts = cfg.components
+    io = parts.task.search_io()
     torch.manual_seed(cfg.seed)
-    net = space.supernet(cfg.space, io).to(device)
-    ctx = SearchContext(net, space, cfg.space, cfg.search, LOSSES.get(cfg.loss.name).build(cfg.loss),
-                        task.protocol(cfg.task), io.scale, cfg.seed)
-    return METHODS.get(cfg.method.name)(cfg.method, ctx)
+    net = parts.space.supernet(cfg.space, io).to(device)
+    ctx = SearchContext(net, parts.space, cfg.space, cfg.search, parts.build_loss(), parts.task.protocol(), io.scale,
+                        cfg.seed)
+    return parts.method(cfg.method, ctx)
 
 
 @dataclass
@@ -226,7 +223,7 @@ def retrain_condition(cfg, work: Workload, device, genotype: Genotype, position:
                       progress: RetrainState, save, run_dir: Path, hooks: TrialHooks) -> None:
     """Retrains, scores and keeps the network of one condition (``position``: its index, its value), from
     where ``progress`` stands; ``save`` checkpoints."""
-    (index, condition), task = position, TASKS.get(cfg.task.name)
+    (index, condition), task = position, cfg.components.task
     net, optimizer = build(genotype, cfg, condition, device)
     if progress.model is not None:
         net.load_state_dict(progress.model)
@@ -287,9 +284,9 @@ def search_metrics(summary: dict) -> dict[str, float]:
 
 
 def keep_network(net, genotype: Genotype, cfg: TrialConfig, condition: int, run_dir: Path) -> Path:
-    task = TASKS.get(cfg.task.name)
+    task = cfg.components.task
     path = run_dir / network_file_name(task.condition_column, condition)
-    return save_network(path, net, genotype, task.io(cfg.task, condition), cfg.retrain.base_width, task.name,
+    return save_network(path, net, genotype, task.io(condition), cfg.retrain.base_width, task.name,
                         condition)
 
 

@@ -13,17 +13,16 @@ from trials.config import TrialConfig, retrain_input_crop
 from trials.data import ImageSet, PatchSampler
 from trials.device import autocast, full_precision, to_device
 from trials.evaluate import Evaluation, evaluate_model
-from trials.losses import LOSSES, LossLog, checked_loss
+from trials.losses import LossLog, checked_loss
 from trials.metrics import Protocol, evaluate
 from trials.optim import clipped_step, make_optimizer, multistep_factor
 from trials.references import Reference
-from trials.tasks import TASKS
 from trials.workload import Workload, load_tests
 
 
 def conditions(cfg: TrialConfig) -> list[int]:
     """The task's conditions (noise levels, scales, ...): one retraining each; the warm start's source first."""
-    ordered = list(TASKS.get(cfg.task.name).conditions(cfg.task))
+    ordered = list(cfg.components.task.conditions())
     source = cfg.retrain.warm_start_from
     return ordered if source is None else [source] + [c for c in ordered if c != source]
 
@@ -39,7 +38,7 @@ def warm_start(net: torch.nn.Module, source_state: dict) -> int:
 
 def build(genotype: Genotype, cfg: TrialConfig, condition: int, device: torch.device):
     torch.manual_seed(cfg.seed * 1000 + condition)  # same init on a fresh start and in any process
-    io = TASKS.get(cfg.task.name).io(cfg.task, condition)
+    io = cfg.components.task.io(condition)
     net = SPACES.get(genotype.space).network(genotype, io, cfg.retrain.base_width).to(device)
     r = cfg.retrain
     if r.start_at_skip:
@@ -68,8 +67,8 @@ def learning_rate(cfg: TrialConfig, iteration: int) -> float:
 
 
 def train_sampler(work: Workload, cfg: TrialConfig, condition: int) -> PatchSampler:
-    return TASKS.get(cfg.task.name).sampler(cfg.task, work.search_images, retrain_input_crop(cfg, condition),
-                                            cfg.retrain.batch_size, cfg.seed, f"retrain-{condition}", condition)
+    return cfg.components.task.sampler(work.search_images, retrain_input_crop(cfg, condition), cfg.retrain.batch_size,
+                                       cfg.seed, f"retrain-{condition}", condition)
 
 
 def log_interval(cfg: TrialConfig) -> int:
@@ -84,7 +83,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
     """Iterations ``start``..end on the configured schedule; ``on_checkpoint(next_iteration)`` every
     checkpoint_every, ``on_progress(iterations_done, mean_loss_since_last)`` every ``log_interval``."""
     r = cfg.retrain
-    loss_fn = LOSSES.get(cfg.loss.name).build(cfg.loss)
+    loss_fn = cfg.components.build_loss()
     parameters = list(net.parameters())
     every, losses, log = log_interval(cfg), [], LossLog()
     net.train()
@@ -114,7 +113,7 @@ def train(net, optimizer, sampler: PatchSampler, cfg: TrialConfig, start: int, d
 
 def test_protocol(cfg: TrialConfig, condition: int) -> Protocol:
     """How test outputs of ``condition`` are scored: the task's channels and border, with ``eval``'s choices."""
-    task_protocol = TASKS.get(cfg.task.name).protocol(cfg.task, condition)
+    task_protocol = cfg.components.task.protocol(condition)
     return replace(task_protocol, quantize=cfg.eval.quantize, gray_images=cfg.eval.gray_images,
                    round_y=cfg.eval.round_y)
 
@@ -122,29 +121,29 @@ def test_protocol(cfg: TrialConfig, condition: int) -> Protocol:
 def protocol_summary(cfg: TrialConfig) -> str:
     """The trial's evaluation protocol in one line, for the ``protocol`` tag and table captions: scoring, how
     LR inputs are made where a task has scales, and the task's own notes (the noise model)."""
-    task = TASKS.get(cfg.task.name)
-    scorings = dict.fromkeys(test_protocol(cfg, c).describe() for c in task.conditions(cfg.task))
-    scales = [c for c in task.conditions(cfg.task) if task.io(cfg.task, c).scale > 1]
-    shaves = {test_protocol(cfg, c).shave for c in task.conditions(cfg.task)}
-    if scales and len(shaves) > 1 and shaves == {task.io(cfg.task, c).scale for c in scales}:
+    task = cfg.components.task
+    scorings = dict.fromkeys(test_protocol(cfg, c).describe() for c in task.conditions())
+    scales = [c for c in task.conditions() if task.io(c).scale > 1]
+    shaves = {test_protocol(cfg, c).shave for c in task.conditions()}
+    if scales and len(shaves) > 1 and shaves == {task.io(c).scale for c in scales}:
         scorings = {test_protocol(cfg, scales[0]).describe().replace(f"shave {scales[0]} px", "shave = scale"): None}
     parts = list(scorings) + ([f"LR by {cfg.data.downsampling} bicubic"] if scales else [])
-    return "; ".join(parts + list(task.protocol_notes(cfg.task)))
+    return "; ".join(parts + list(task.protocol_notes()))
 
 
 def evaluate_condition(net, work: Workload, cfg: TrialConfig, condition: int) -> dict[str, float]:
     """Test PSNR/SSIM of one condition on every test set, inference time per image (ms), and the net's
     parameters (M), Mult-Adds (G, at the task's size: a 1280x720 output, deraining 256x256) and latency (ms,
     measured at a 256x256 input)."""
-    task, out = TASKS.get(cfg.task.name), {}
-    io = task.io(cfg.task, condition)
+    task, out = cfg.components.task, {}
+    io = task.io(condition)
     results = network_evaluations(net, cfg, work.test_sets, condition, cfg.retrain.eval_tile)
     for name, result in results.items():
         key = task.metric_condition(name, condition)
         out[M.psnr(key)], out[M.ssim(key)] = result.psnr, result.ssim
     out[M.INFERENCE_MS] = 1000 * sum(r.seconds_per_image for r in results.values()) / len(results)
     out[M.PARAMS_M] = count_parameters(net) / 1e6
-    out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, task.complexity_input(cfg.task, condition)) / 1e9
+    out[M.MULT_ADDS_G] = mult_adds(net, io.in_channels, task.complexity_input(condition)) / 1e9
     out[M.LATENCY_MS] = latency_ms(net, io.in_channels)
     for metric in (M.PARAMS_M, M.MULT_ADDS_G, M.LATENCY_MS):
         out[M.per_condition(metric, task.condition_key(condition))] = out[metric]
@@ -155,9 +154,9 @@ def network_evaluations(net, cfg: TrialConfig, tests: dict[str, ImageSet], condi
                         tile: int | None = None) -> dict[str, Evaluation]:
     """The network's mean PSNR/SSIM (and seconds per image) per test set at ``condition``, on the trial's test
     pairs under its test protocol."""
-    task = TASKS.get(cfg.task.name)
-    protocol, scale = test_protocol(cfg, condition), task.io(cfg.task, condition).scale
-    return {name: evaluate_model(net, task.test_pairs(cfg.task, image_set, condition, cfg.seed), protocol, scale,
+    task = cfg.components.task
+    protocol, scale = test_protocol(cfg, condition), task.io(condition).scale
+    return {name: evaluate_model(net, task.test_pairs(image_set, condition, cfg.seed), protocol, scale,
                                  tile=tile, gray_files=image_set.gray_files) for name, image_set in tests.items()}
 
 
@@ -171,11 +170,11 @@ def reference_scores(cfg: TrialConfig, reference: Reference, tests: dict[str, Im
                      condition: int) -> dict[str, tuple[float, float]]:
     """(PSNR, SSIM) per test set of ``reference`` at ``condition``, on the test pairs and under the protocol
     a trial's network is scored with (the degraded input itself scored as it is, ``Reference.raw``)."""
-    task = TASKS.get(cfg.task.name)
-    protocol, scale = test_protocol(cfg, condition), task.io(cfg.task, condition).scale
+    task = cfg.components.task
+    protocol, scale = test_protocol(cfg, condition), task.io(condition).scale
     out = {}
     for name, image_set in tests.items():
-        pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
+        pairs = task.test_pairs(image_set, condition, cfg.seed)
         scores = [evaluate(reference.restore(x, condition, scale, cfg), y, protocol, clip=not reference.raw,
                            gray_file=image_set.is_gray_file(i)) for i, (x, y) in enumerate(pairs)]
         out[name] = (float(np.mean([p for p, _ in scores])), float(np.mean([q for _, q in scores])))
@@ -185,10 +184,10 @@ def reference_scores(cfg: TrialConfig, reference: Reference, tests: dict[str, Im
 def reference_metrics(cfg: TrialConfig, reference: Reference, tests: dict[str, ImageSet] | None = None
                       ) -> dict[str, float]:
     """``reference_scores`` of every condition under the trial's metric names (its seed fixes the degradation)."""
-    task = TASKS.get(cfg.task.name)
-    tests = load_tests(cfg, task) if tests is None else tests
+    task = cfg.components.task
+    tests = load_tests(cfg) if tests is None else tests
     out = {}
-    for condition in task.conditions(cfg.task):
+    for condition in task.conditions():
         if reference.conditions is not None and condition not in reference.conditions:
             continue
         for name, (psnr, ssim) in reference_scores(cfg, reference, tests, condition).items():

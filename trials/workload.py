@@ -3,10 +3,8 @@
 import hashlib
 from dataclasses import dataclass
 
-from search_space import SPACES
 from trials.config import TrialConfig, retrain_input_crop
 from trials.data import DataError, ImageSet, Pair, PatchSampler, load_search_set, load_test_sets, make_split
-from trials.tasks import TASKS, Task
 
 
 @dataclass
@@ -40,17 +38,17 @@ def pixel_digest(image_set: ImageSet) -> str:
 def largest_crop(cfg: TrialConfig) -> int:
     """The side every search image needs: the largest crop (in its own pixels) the search or any retraining
     takes. Every crop must fit: checked at load, and by the driver before Ray starts, not after the search."""
-    task = TASKS.get(cfg.task.name)
-    return max(cfg.search.crop_size * task.search_io(cfg.task).scale,
-               *(retrain_input_crop(cfg, c) * task.io(cfg.task, c).scale for c in task.conditions(cfg.task)))
+    task = cfg.components.task
+    return max(cfg.search.crop_size * task.search_io().scale,
+               *(retrain_input_crop(cfg, c) * task.io(c).scale for c in task.conditions()))
 
 
 def prepare(cfg: TrialConfig) -> Workload:
-    task = TASKS.get(cfg.task.name)
-    images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(cfg.task),
+    task = cfg.components.task
+    images = load_search_set(cfg.data.kind, cfg.data.root, color=cfg.task.color, scales=task.scales(),
                              min_size=largest_crop(cfg), modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling,
                              options=cfg.data.options)
-    images = task.with_inputs(cfg.task, images, "search")
+    images = task.with_inputs(images, "search")
     where = cfg.data.root or "built-in set"
     if cfg.data.split == "random" and len(images.images) < 3:
         raise DataError(f"{where}: the search needs at least 3 images (Train W, Train A, Validation V), "
@@ -59,24 +57,24 @@ def prepare(cfg: TrialConfig) -> Workload:
         split = make_split(cfg.data.split, len(images.images), cfg.seed, cfg.data.weight_fraction)
     except DataError as err:
         raise DataError(f"{where}: {err}") from None
-    w, a = (task.sampler(cfg.task, images.subset(idx), cfg.search.crop_size, cfg.search.batch_size, cfg.seed,
-                         stream) for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))
-    val_pairs = task.val_pairs(cfg.task, images.subset(split.val), cfg.seed)
+    w, a = (task.sampler(images.subset(idx), cfg.search.crop_size, cfg.search.batch_size, cfg.seed, stream)
+            for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))
+    val_pairs = task.val_pairs(images.subset(split.val), cfg.seed)
     steps = cfg.search.steps_per_epoch or -(-len(split.train_w) // cfg.search.batch_size)
-    tests = load_tests(cfg, task)
+    tests = load_tests(cfg)
     check_input_sizes(cfg, val_pairs, tests)
     return Workload(w, a, val_pairs, images, tests, steps)
 
 
 def check_input_sizes(cfg: TrialConfig, val_pairs: list[Pair], tests: dict[str, ImageSet]) -> None:
     """Whole validation and test inputs are at least what the space's networks accept (DLSR: 15 px)."""
-    minimum, task = SPACES.get(cfg.space.name).min_input_size, TASKS.get(cfg.task.name)
+    minimum, task = cfg.components.space.min_input_size, cfg.components.task
     if minimum <= 1:
         return
     inputs = [("validation", i, pair[0]) for i, pair in enumerate(val_pairs)]
     for name, image_set in tests.items():
-        for condition in task.conditions(cfg.task):
-            pairs = task.test_pairs(cfg.task, image_set, condition, cfg.seed)
+        for condition in task.conditions():
+            pairs = task.test_pairs(image_set, condition, cfg.seed)
             inputs += [(f"test set {name}", image_set.names[i], pair[0]) for i, pair in enumerate(pairs)]
     small = [f"{where} image {which} ({x.shape[0]}x{x.shape[1]})" for where, which, x in inputs
              if min(x.shape[:2]) < minimum]
@@ -85,9 +83,10 @@ def check_input_sizes(cfg: TrialConfig, val_pairs: list[Pair], tests: dict[str, 
                         f"{', '.join(small[:10])}{' ...' if len(small) > 10 else ''}; remove these images")
 
 
-def load_tests(cfg: TrialConfig, task: Task) -> dict[str, ImageSet]:
-    sets = load_test_sets(task.test_sources(cfg.task, cfg.data), color=cfg.task.color, scales=task.scales(cfg.task),
+def load_tests(cfg: TrialConfig) -> dict[str, ImageSet]:
+    task = cfg.components.task
+    sets = load_test_sets(task.test_sources(cfg.data), color=cfg.task.color, scales=task.scales(),
                           modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling, options=cfg.data.options)
     n = cfg.data.max_test_images
     sets = {k: v.subset(list(range(min(n, len(v.images))))) for k, v in sets.items()} if n else sets
-    return {k: task.with_inputs(cfg.task, v, "test") for k, v in sets.items()}
+    return {k: task.with_inputs(v, "test") for k, v in sets.items()}

@@ -1,8 +1,8 @@
 """Tasks: the interface and registry (``base``) and one module per task; importing this fills ``TASKS``."""
 
 from trials.tasks import denoise, derain, sr  # noqa: F401 - registers the tasks
-from trials.tasks.base import TASKS, Task, TaskConfig
+from trials.tasks.base import TASKS, BoundTask, Task, TaskConfig
 
 TASKS.default = "denoise"
 
-__all__ = ["TASKS", "Task", "TaskConfig"]
+__all__ = ["TASKS", "BoundTask", "Task", "TaskConfig"]

@@ -1,7 +1,8 @@
 """What a restoration task is: its conditions, the network's I/O, its data, its sampler and its evaluation.
 
-A task is found by the name its config section carries (``TASKS.get(cfg.task.name)``); the pipeline, the
-search loop and retraining only call the methods below. A condition is one retraining and one evaluation
+A task is found by the name its config section carries and bound to that section once per config
+(``cfg.components.task``, a ``BoundTask``); the pipeline, the search loop and retraining only call the
+methods below through it. A condition is one retraining and one evaluation
 (a noise level, an upscale factor, ...); the table shows one column group per (test set, condition).
 """
 
@@ -120,6 +121,72 @@ class Task(ABC):
     @abstractmethod
     def data_overrides(self, root: str, test_root: str | None) -> dict[str, object]:
         """Config overrides for ``--data ROOT`` (and ``--test-data``): the kind of data set this task reads there."""
+
+    def bind(self, section: TaskConfig) -> "BoundTask":
+        return BoundTask(self, section)
+
+
+@dataclass(frozen=True)
+class BoundTask:
+    """A task with its config section, so that the two cannot travel apart: ``task.io(condition)`` for
+    ``Task.io(section, condition)``. What needs no section (metric names, labels) is the task's own."""
+
+    impl: Task
+    section: TaskConfig
+
+    @property
+    def name(self) -> str:
+        return self.impl.name
+
+    @property
+    def condition_column(self) -> str:
+        return self.impl.condition_column
+
+    def search_io(self) -> NetworkIO:
+        return self.impl.search_io(self.section)
+
+    def conditions(self) -> tuple[int, ...]:
+        return self.impl.conditions(self.section)
+
+    def io(self, condition: int) -> NetworkIO:
+        return self.impl.io(self.section, condition)
+
+    def scales(self) -> tuple[int, ...]:
+        return self.impl.scales(self.section)
+
+    def references(self) -> tuple[Reference, ...]:
+        return self.impl.references(self.section)
+
+    def complexity_input(self, condition: int) -> tuple[int, int]:
+        return self.impl.complexity_input(self.section, condition)
+
+    def with_inputs(self, images: ImageSet, split: str) -> ImageSet:
+        return self.impl.with_inputs(self.section, images, split)
+
+    def test_sources(self, data) -> dict[str, str | None] | None:
+        return self.impl.test_sources(self.section, data)
+
+    def sampler(self, images: ImageSet, crop_size: int, batch_size: int, seed: int, stream: str,
+                condition: int | None = None) -> PatchSampler:
+        return self.impl.sampler(self.section, images, crop_size, batch_size, seed, stream, condition)
+
+    def val_pairs(self, images: ImageSet, seed: int) -> list[Pair]:
+        return self.impl.val_pairs(self.section, images, seed)
+
+    def test_pairs(self, images: ImageSet, condition: int, seed: int) -> list[Pair]:
+        return self.impl.test_pairs(self.section, images, condition, seed)
+
+    def protocol(self, condition: int | None = None) -> Protocol:
+        return self.impl.protocol(self.section, condition)
+
+    def protocol_notes(self) -> tuple[str, ...]:
+        return self.impl.protocol_notes(self.section)
+
+    def metric_condition(self, test_set: str, condition: int) -> str:
+        return self.impl.metric_condition(test_set, condition)
+
+    def condition_key(self, condition: int) -> str:
+        return self.impl.condition_key(condition)
 
 
 TASKS: Registry[Task] = Registry("task", instantiate=True)
