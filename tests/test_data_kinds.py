@@ -60,6 +60,22 @@ def test_named_denoising_test_sets_are_found_in_the_test_root_and_named_in_metri
     assert task.condition_label("bsd68_sigma50", set_labels()) == "BSD68 σ=50"
 
 
+def test_colour_flat_test_sets_added_as_registry_lines_load_with_their_names_and_labels(tmp_path):
+    # Kodak24 and McMaster are two lines in trials/data/kinds/flat.py: nothing else changed to support them.
+    for name, count in (("Kodak24", 2), ("McMaster", 1)):
+        folder = tmp_path / name
+        folder.mkdir()
+        rng = np.random.default_rng(count)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (36, 44, 3), dtype=np.uint8)).save(folder / f"k{i}.png")
+    cfg = preset_config("smoke", "denoise", {"data.test_sets": "kodak24,mcmaster", "data.test_root": str(tmp_path),
+                                             "task.color": True})
+    tests = load_tests(cfg)
+    assert {name: s.images[0].shape for name, s in tests.items()} == {"kodak24": (36, 44, 3), "mcmaster": (36, 44, 3)}
+    assert "test: 2 images (the published set has 24)" in check_folder(tmp_path / "Kodak24", "kodak24")
+    assert TASKS.get("denoise").condition_label("mcmaster_sigma25", set_labels()) == "McMaster σ=25"
+
+
 def test_a_missing_test_set_folder_names_what_was_looked_for(tmp_path):
     cfg = preset_config("smoke", "denoise", {"data.test_sets": "set12", "data.test_root": str(tmp_path)})
     with pytest.raises(DataError, match="no folder for test set set12; expected one of Set12"):

@@ -25,3 +25,5 @@ Train400 = _flat("train400", "Train400", (SEARCH,), 400)
 BSD68 = _flat("bsd68", "BSD68", (TEST,), 68)
 Set12 = _flat("set12", "Set12", (TEST,), 12)
 CBSD68 = _flat("cbsd68", "CBSD68", (SEARCH, TEST), 68)  # DnCNN's colour test set; also small SR training data
+Kodak24 = _flat("kodak24", "Kodak24", (TEST,), 24)  # colour denoising test sets (FFDNet, DRUNet tables)
+McMaster = _flat("mcmaster", "McMaster", (TEST,), 18)
