@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 
 from orchestrator import diskspace, invocation, resume, ui
@@ -243,9 +244,11 @@ def stop_on_sigterm() -> None:
 def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     if args.serve_ui:
         print(ui.serve(uri, invocation.UI_PORT, RUNS.resolve() / "mlflow-ui.log"), flush=True)
+    started = time.perf_counter()
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     stop_on_sigterm()
-    print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)}", flush=True)
+    print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)} "
+          f"[Ray up in {time.perf_counter() - started:.1f} s]", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
     exp_id = tr.experiment_id(uri, mlflow_experiment(plan.ablation.name, plan.task), tr.artifact_root(uri))
     parent = tr.parent_run(uri, exp_id, plan.experiment,

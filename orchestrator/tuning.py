@@ -140,7 +140,7 @@ def tune_config(plan: Plan):
     from ray import tune  # deferred: as above
 
     if not plan.optuna_samples:
-        return tune.TuneConfig(max_concurrent_trials=plan.max_concurrent)
+        return tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True)
     from ray.tune.search.optuna import OptunaSearch  # deferred: as above
 
     # The best supernet's validation score (never the test set) is what Optuna maximises.

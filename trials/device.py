@@ -7,6 +7,7 @@ precision opens no autocast region.
 
 import contextlib
 import platform
+import resource
 from pathlib import Path
 
 import torch
@@ -85,3 +86,29 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Starts the peak-memory counters afresh, so that a worker process that Ray reuses for several trials
+    reports each trial's own peak. On Linux the resident peak (VmHWM) is reset through ``clear_refs``."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak since ``reset_peak_memory``: CUDA memory allocated on a GPU, the process's resident memory else."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory: VmHWM where /proc has it (reset by ``reset_peak_memory``), else the
+    lifetime peak that ``getrusage`` keeps."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

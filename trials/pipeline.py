@@ -10,7 +10,6 @@ as an uninterrupted run.
 
 import json
 import random
-import resource
 import shutil
 import sys
 import time
@@ -25,7 +24,7 @@ from trials import checkpoint, result_cache
 from trials import metric_names as M
 from trials.complexity import latency_ms
 from trials.config import TrialConfig, config_differences, to_json
-from trials.device import configure_backends, device_hours
+from trials.device import configure_backends, device_hours, peak_memory_mb, peak_rss_mb, reset_peak_memory
 from trials.methods import SearchContext, SearchMethod
 from trials.retrain import build, conditions, evaluate_condition, train, train_sampler, warm_start
 from trials.saved_network import load_network, network_file_name, save_network
@@ -96,6 +95,7 @@ def run_trial(cfg: TrialConfig, run_dir: str | Path, hooks: TrialHooks | None = 
 
 
 def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
+    reset_peak_memory(device)  # the resumed search's earlier peak is in the checkpoint
     method = make_method(cfg, device)
     net = method.supernet
     progress = SearchState()
@@ -351,12 +351,3 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     torch.manual_seed(seed)
     configure_backends(deterministic)
 
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return peak_rss_mb()
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
