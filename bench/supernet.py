@@ -12,11 +12,20 @@ its BN output multiplied by the softmax weight, and every activation stored for 
 ours are robust to how busy this machine is; the absolute seconds are not. A fourth configuration is ours
 with every depthwise conv's gradients from PyTorch (oneDNN) instead of search_space/depthwise.py.
 
+With ``--authors PATH`` (a checkout of the authors' code, github.com/hkzhang91/HiNAS; it stays outside this
+repository), a fifth configuration is their ``Dn_supernet`` built at the same search configuration (their
+config keys set as their search YAML does: f=10, L=3, B=4, 3 strides, widths 1/1.5/2, LeakyReLU, no affine BN,
+residual output) and its own loss (MSE + 0.5 log-SSIM, averaged, as their forward computes it). Every
+configuration's step is one forward and backward with its search loss (ours: the paper preset's MSE + SSIM)
+against a fixed target, weights and architecture parameters alike. Their loss calls ``.cuda()`` at build
+time; on a CPU the child makes that a no-op.
+
 On CUDA (``--device cuda``) memory is the peak allocated CUDA memory; ``--precision fp32,bf16`` runs each
 configuration at both (bf16: the forward under autocast, as ``search.precision=bf16`` does).
 
     python bench/supernet.py [--task denoise|sr] [--device cpu|cuda] [--precision fp32,bf16] [--batch 8]
                              [--rounds 3] [--repeats 2] [--threads N] [--json results.jsonl]
+                             [--authors PATH --variants sharing,authors]
 """
 
 import argparse
@@ -28,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,8 +79,42 @@ def use_onednn_depthwise_gradients() -> None:
     ops.depthwise_conv = ops.fanned_depthwise_conv = onednn
 
 
-def measure(variant: str, task: str, batch: int | None, crop: int | None, repeats: int, threads: int | None,
-            device_name: str = "cpu", precision: str = "fp32") -> dict:
+def authors_config(in_channels: int):
+    """The keys their ``Dn_supernet`` and its search decoder read, at their denoising search YAML's values."""
+    return SimpleNamespace(
+        MODEL=SimpleNamespace(FILTER_MULTIPLIER=10, NUM_LAYERS=3, NUM_BLOCKS=4, NUM_STRIDES=3, WS_FACTORS=[1, 1.5, 2],
+                              PRIMITIVES="NO_DEF_L", ACTIVATION_F="Leaky", USE_RES=True, AFFINE=False,
+                              IN_CHANNEL=in_channels, USE_ASPP=False, ASPP_RATES=(2, 4, 6),
+                              META_ARCHITECTURE="Dn_supernet"),
+        SEARCH=SimpleNamespace(TIE_CELL=False, SEARCH_ON=True),
+        SOLVER=SimpleNamespace(LOSS=["mse", "log_ssim"], LOSS_WEIGHT=[1.0, 0.5]),
+        DATALOADER=SimpleNamespace(S_FACTOR=1), DATASET=SimpleNamespace(TASK="dn"))
+
+
+def authors_step(checkout: Path, in_channels: int, device, precision: str):
+    """Their supernet and its step's loss, ``(x, y) -> loss`` (their forward computes its own loss)."""
+    import torch
+
+    from trials.device import autocast
+
+    if device.type != "cuda":  # their loss moves its window with .cuda() when it is built
+        torch.Tensor.cuda = lambda self, *args, **kwargs: self
+        torch.nn.Module.cuda = lambda self, *args, **kwargs: self
+    sys.path.insert(0, str(checkout))
+    from one_stage_nas.modeling.dn_supernet import Dn_supernet
+
+    torch.manual_seed(0)
+    net = Dn_supernet(authors_config(in_channels)).to(device).train()
+
+    def loss(x, y):
+        with autocast(device, precision):
+            return net(x, y)["decoder_loss"].float()
+
+    return net, net.w_parameters(), loss
+
+
+def our_step(variant: str, task: str, device, precision: str):
+    """Our supernet at the paper's search config and its step's loss (the preset's MSE + SSIM, in fp32)."""
     import torch
 
     import search_space.hinas.supernet as supernet_module
@@ -84,15 +128,37 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
         supernet_module.channels_last = supernet_module.to_channels_last = lambda x: x  # PyTorch's default NCHW
     if variant == "onednn_depthwise":
         use_onednn_depthwise_gradients()
+    cfg = preset_config("paper", task=task, overrides={"space.cell_sharing": variant != "no_sharing"})
+    torch.manual_seed(0)
+    net = SPACES.get("hinas").supernet(cfg.space, cfg.components.task.search_io()).to(device)
+    loss_fn = cfg.components.build_loss()
+
+    def loss(x, y):
+        with autocast(device, precision):
+            out = net(x)
+        return loss_fn(out.float(), y)[0]
+
+    return net, net.weight_parameters(), loss
+
+
+def measure(variant: str, task: str, batch: int | None, crop: int | None, repeats: int, threads: int | None,
+            device_name: str = "cpu", precision: str = "fp32", authors: Path | None = None) -> dict:
+    import torch
+
+    from orchestrator.presets import preset_config  # no Ray or MLflow behind it
+
     if threads:
         torch.set_num_threads(threads)
     device = torch.device(device_name)
-    cfg = preset_config("paper", task=task, overrides={"space.cell_sharing": variant != "no_sharing"})
+    cfg = preset_config("paper", task=task)
     batch, crop = batch or cfg.search.batch_size, crop or cfg.search.crop_size
-    io = cfg.components.task.search_io()
-    torch.manual_seed(0)
-    net = SPACES.get("hinas").supernet(cfg.space, io).to(device)
-    x = torch.rand(batch, io.in_channels, crop, crop, device=device)
+    channels = cfg.components.task.search_io().in_channels
+    if variant == "authors":
+        net, weights, step_loss = authors_step(authors, channels, device, precision)
+    else:
+        net, weights, step_loss = our_step(variant, task, device, precision)
+    inputs = torch.Generator().manual_seed(1)
+    x, y = (torch.rand(batch, channels, crop, crop, generator=inputs).to(device) for _ in range(2))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -101,9 +167,7 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
     times = []
     for _ in range(repeats + 1):
         start = time.perf_counter()
-        with autocast(device, precision):
-            out = net(x)
-        out.float().square().mean().backward()
+        step_loss(x, y).backward()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
@@ -112,7 +176,7 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
     result = {"variant": variant, "task": task, "device": device_name, "precision": precision, "batch": batch,
               "crop": crop, "step_seconds": times[1:], "peak_rss_gib": peak_kib / 2**20,
               "step_rss_gib": (peak_kib - rss_before) / 2**20, "threads": torch.get_num_threads(),
-              "weights_m": sum(p.numel() for p in net.weight_parameters()) / 1e6}
+              "weights_m": sum(p.numel() for p in weights) / 1e6}
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device)
         result |= {"peak_cuda_gib": peak / 2**30, "step_cuda_gib": (peak - cuda_before) / 2**30}
@@ -120,7 +184,9 @@ def measure(variant: str, task: str, batch: int | None, crop: int | None, repeat
 
 
 VARIANTS = {"sharing": "cell sharing (Eq. 5)", "no_sharing": "no sharing (Eq. 6)",
-            "baseline": "baseline (NCHW, per edge)", "onednn_depthwise": "sharing, oneDNN depthwise"}
+            "baseline": "baseline (NCHW, per edge)", "onednn_depthwise": "sharing, oneDNN depthwise",
+            "authors": "the authors' Dn_supernet"}
+DEFAULT_VARIANTS = ("sharing", "no_sharing", "baseline", "onednn_depthwise")  # + authors with --authors
 CPU_ONLY = {"onednn_depthwise"}  # search_space/depthwise.py never runs on CUDA: nothing to compare there
 
 
@@ -136,6 +202,7 @@ def run_child(args: argparse.Namespace, variant: str, precision: str) -> dict:
     cmd = [sys.executable, __file__, "--child", variant, "--task", args.task, "--batch", str(args.batch or 0),
            "--crop", str(args.crop or 0), "--repeats", str(args.repeats), "--threads", str(args.threads or 0),
            "--device", args.device, "--precision", precision]
+    cmd += ["--authors", str(args.authors)] if args.authors else []
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -158,9 +225,27 @@ def print_rows(rows: dict[tuple[str, str], dict]) -> None:
         if on and base:
             print(f"  {precision}: baseline/ours (both with sharing): time x{base['seconds'] / on['seconds']:.2f}, "
                   f"memory x{memory_of(base)[1] / memory_of(on)[1]:.2f} (target: time >= 3, memory >= 2)")
+        theirs = rows.get(("authors", precision))
+        if on and theirs:
+            memory = memory_of(theirs)[1] / memory_of(on)[1]
+            print(f"  {precision}: the authors' supernet / ours: time x{theirs['seconds'] / on['seconds']:.2f} "
+                  f"(best step x{theirs['best_seconds'] / on['best_seconds']:.2f}), memory x{memory:.2f} "
+                  f"(target: time >= 2, memory >= 2)")
     if ("onednn_depthwise", "fp32") in rows and ("sharing", "fp32") in rows:
         print(f"  depthwise gradients from oneDNN instead of search_space/depthwise.py: "
               f"time x{rows['onednn_depthwise', 'fp32']['seconds'] / rows['sharing', 'fp32']['seconds']:.2f}")
+
+
+def check_authors(args: argparse.Namespace) -> None:
+    """--authors names a checkout of their code, and the authors variant is asked for only with it."""
+    wanted = args.variants and "authors" in args.variants.split(",")
+    if wanted and args.authors is None:
+        raise SystemExit("variant authors needs --authors PATH, a checkout of github.com/hkzhang91/HiNAS")
+    if args.authors and not (args.authors / "one_stage_nas" / "modeling" / "dn_supernet.py").is_file():
+        raise SystemExit(f"{args.authors}: no one_stage_nas/modeling/dn_supernet.py there; give a checkout of "
+                         f"github.com/hkzhang91/HiNAS (git clone https://github.com/hkzhang91/HiNAS)")
+    if args.authors and args.task != "denoise":
+        raise SystemExit("--authors compares their denoising supernet: use --task denoise")
 
 
 def main() -> None:
@@ -173,16 +258,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--precision", default="fp32", help="comma-separated: fp32,bf16")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of " + ",".join(VARIANTS))
+    parser.add_argument("--variants", default=None, help="comma-separated, of " + ",".join(VARIANTS))
+    parser.add_argument("--authors", type=Path, default=None,
+                        help="a checkout of github.com/hkzhang91/HiNAS: adds their supernet (variant authors)")
     parser.add_argument("--json", type=Path, default=None, help="append the rows to this JSON-lines file")
     parser.add_argument("--child", choices=VARIANTS, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(measure(args.child, args.task, args.batch, args.crop, args.repeats, args.threads,
-                                 args.device, args.precision)))
+                                 args.device, args.precision, args.authors)))
         return
+    check_authors(args)
     precisions = args.precision.split(",")
-    variants = [v for v in args.variants.split(",") if not (args.device == "cuda" and v in CPU_ONLY)]
+    chosen = args.variants.split(",") if args.variants else [*DEFAULT_VARIANTS, *(["authors"] if args.authors else [])]
+    variants = [v for v in chosen if not (args.device == "cuda" and v in CPU_ONLY)]
     print(f"supernet forward+backward: {args.task} paper search config, {args.device}, {args.rounds} rounds x "
           f"{args.repeats} steps")
     runs = {(v, p): [] for p in precisions for v in variants}

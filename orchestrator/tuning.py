@@ -139,6 +139,8 @@ def optuna_setting(plan: Plan) -> dict:
 def tune_config(plan: Plan):
     from ray import tune  # deferred: as above
 
+    # Trials reuse their worker process: its imports and the MLflow store's engine are paid once per worker,
+    # not per trial (docs/overhead.md); every trial seeds itself and resets its peak-memory counters.
     if not plan.optuna_samples:
         return tune.TuneConfig(max_concurrent_trials=plan.max_concurrent, reuse_actors=True)
     from ray.tune.search.optuna import OptunaSearch  # deferred: as above
@@ -146,7 +148,7 @@ def tune_config(plan: Plan):
     # The best supernet's validation score (never the test set) is what Optuna maximises.
     searcher = OptunaSearch(metric=M.SELECTION_SCORE, mode="max", seed=plan.seeds[0])
     return tune.TuneConfig(search_alg=searcher, num_samples=plan.optuna_samples,
-                           max_concurrent_trials=plan.max_concurrent)
+                           max_concurrent_trials=plan.max_concurrent, reuse_actors=True)
 
 
 def run_config(plan: Plan):
