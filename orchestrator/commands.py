@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from orchestrator import diskspace, invocation, resume, ui
+from orchestrator import diskspace, invocation, memory, resume, ui
 from orchestrator import tracking as tr
 from orchestrator.arguments import add_config_arguments, user_overrides
 from orchestrator.experiments import TUNED_PARAM, ablation_names, find_ablation
@@ -161,6 +161,7 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         given = resume.given_options(_ABLATION_PARSER, args.argv[1:])  # argv[0] is "ablation"
         args = resume.restore(args, given, f"{storage_root(args).rstrip('/')}/{experiment_name(args)}")
     plan = make_plan(args)
+    memory.check({s.name: trial_config(plan.base, s, plan.seeds[0]) for s in plan.ablation.settings})
     if args.dry_run:
         print_grid(plan)
         return 0

@@ -10,8 +10,7 @@ meta device, so the count costs no memory.
 import shutil
 from pathlib import Path
 
-import torch
-
+from orchestrator.memory import footprint
 from trials.config import TrialConfig
 
 COPIES = 3 * 3 + 3  # checkpoint ~3x the weights, in 3 copies; networks (~1x each) in 3 places
@@ -19,10 +18,7 @@ MARGIN_MB = 100.0  # pictures, logs, MLflow's database, Ray's session files
 
 
 def supernet_mb(cfg: TrialConfig) -> float:
-    io = cfg.components.task.search_io()
-    with torch.device("meta"):
-        net = cfg.components.space.supernet(cfg.space, io)
-    return sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers())) / 2**20
+    return footprint(cfg).weights_mb
 
 
 def needed_mb(configs: list[TrialConfig], trials_per_config: int) -> float:

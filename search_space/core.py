@@ -44,9 +44,13 @@ class NetworkIO:
 
 @dataclass(frozen=True)
 class SpaceConfig:
-    """Base of every space's config section; ``name`` is the registry key of the space."""
+    """Base of every space's config section; ``name`` is the registry key of the space. ``size_limits``: the
+    largest value of each structural count (layers, nodes, cells, ...) the space builds. Supernets are built
+    module by module in Python, so a count far beyond a paper's takes hours before any step and more memory
+    than a machine has; widths and batches are left to the memory estimate (``orchestrator/memory.py``)."""
 
     name: str
+    size_limits: ClassVar[dict[str, int]] = {}
 
 
 class Genotype(ABC):

@@ -49,6 +49,11 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     (["ablation", "width", "--task", "sr"], "does not run on task sr"),
     (["ablation", "lwas", "--search", "optuna"], "`ablation lambda`"),
     (["table", "nope"], "unknown ablation 'nope'"),
+    (["ablation", "lwas", "--set", "search.batch_size=100000"], "one search step needs about 1,"),  # issue 31
+    (["ablation", "lwas", "--set", "search.crop_size=30000"], "more than 2 x this machine's"),
+    (["ablation", "lwas", "--set", "space.layers=1000000"], "space.layers=1000000 is above 100"),
+    (["ablation", "lwas", "--set", "space.nodes=100"], "space.nodes=100 is above 16"),
+    (["ablation", "lwas", "--dry-run", "--set", "search.batch_size=100000"], "lower search.batch_size"),
 ])
 def test_bad_input_is_one_clear_error_before_ray_starts(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)

@@ -167,6 +167,7 @@ def check_crops(cfg: TrialConfig) -> None:
 
 def check_components(cfg: TrialConfig) -> None:
     """The chosen method, space and task fit together (e.g. RSWS needs a single-path forward)."""
+    check_size_limits(cfg.space)
     space, method = cfg.components.space, cfg.components.method
     if cfg.retrain.start_at_skip and SKIP_START not in space.capabilities:
         raise ValueError(f"retrain.start_at_skip needs networks with a skip path, which space {space.name}'s lack; "
@@ -178,6 +179,15 @@ def check_components(cfg: TrialConfig) -> None:
     space.check(cfg.space, cfg.components.task.search_io())
     method.check(cfg.method, cfg.search, cfg.space)
     check_crops(cfg)
+
+
+def check_size_limits(section: SpaceConfig) -> None:
+    for key, limit in type(section).size_limits.items():
+        value = getattr(section, key)
+        if value > limit:
+            raise ValueError(f"space.{key}={value} is above {limit}, the most the {section.name} space builds (its "
+                             f"supernet is built module by module: far beyond a paper's size it takes hours before "
+                             f"the first step); the default is {getattr(type(section)(), key)}")
 
 
 def spaces_having(capabilities: set[str] | frozenset[str]) -> str:

@@ -2,6 +2,7 @@
 ([inf] in autoderain-spec 2): runs of this space are tagged ``autoderain_inferred=1``."""
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..core import SpaceConfig
 from .genotype import SKIPS
@@ -20,6 +21,8 @@ class AutoDerainConfig(SpaceConfig):
     se_search: bool = True  # False: the SE gate is on in every block, not searched
     se_reduction: int = 4  # SE's r (SENet's 16 leaves 2 channels at C = 32)
     init_noise: float = 1e-3  # a = 0.5 + init_noise * N(0, 1), clipped: NASP's exact 0.5 ties every argmax
+
+    size_limits: ClassVar[dict[str, int]] = {"levels": 8, "per_stage": 50}  # the abstract's U3-N2
 
     def __post_init__(self) -> None:
         if self.width < 2 or self.levels < 2 or self.per_stage < 1 or self.se_reduction < 1:

@@ -1,6 +1,7 @@
 """DLSR's config section: what is searched (cell ops, network connections) and at which width."""
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..core import SpaceConfig
 from .cell import LAYERS
@@ -20,6 +21,8 @@ class DLSRConfig(SpaceConfig):
     inputs_kept: int = 2  # inputs of each cell from B3 in the derived network (top-k of its beta)
     rgb_range: float = 255.0  # the authors' nets see 0..255 images; ours scale [0, 1] inputs inside
     recompute: bool = False  # mixed layers keep only their input for backward and run again there
+
+    size_limits: ClassVar[dict[str, int]] = {"cells": 100}  # the authors: 6
 
     def __post_init__(self) -> None:
         if self.width < 2 or self.cells < 2 or self.inputs_kept < 1 or self.rgb_range <= 0:

@@ -4,6 +4,7 @@ import itertools
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
 import torch
 
@@ -28,6 +29,8 @@ class HinasConfig(SpaceConfig):
     manual_widths: tuple[float, ...] | None = None  # per-layer multipliers of f, e.g. w40: (2, 2, 2)
     stem_width: int = 64
     head_width: int = 64
+
+    size_limits: ClassVar[dict[str, int]] = {"layers": 100, "nodes": 16}  # the paper: L=3 or 4, B=4 or 3
 
     def __post_init__(self) -> None:
         if self.layers < 1 or self.nodes < 1 or self.base_width < 1:
