@@ -27,11 +27,11 @@ from orchestrator.shell import orchestrator, tool
 from orchestrator.tuning import Plan, build_tuner, check_resources, start_ray
 from trials import metric_names as M
 from trials.config import baseline_tags
-from trials.data import check_folder
+from trials.data import DATA_KINDS, SEARCH, check_folder
 from trials.references import network_reference
 from trials.retrain import protocol_summary, reference_metrics
 from trials.saved_network import load_network
-from trials.workload import largest_crop, load_tests
+from trials.workload import largest_crop, load_tests, search_split
 
 _ABLATION_PARSER: argparse.ArgumentParser  # set by ``register``: it tells what a command line spelled out
 
@@ -142,6 +142,7 @@ def check_data(cfg) -> None:
         crop = largest_crop(cfg) if (kind, root) == (cfg.data.kind, str(cfg.data.root)) else 0  # search images
         check_folder(root, kind, scales=task.scales(), modcrop=cfg.data.modcrop, options=cfg.data.options,
                      min_size=crop)
+    search_split(cfg, DATA_KINDS.get(cfg.data.kind).count(cfg.data.root, SEARCH))  # enough images for the split
 
 
 def print_grid(plan: Plan) -> None:

@@ -372,3 +372,15 @@ def test_the_table_cache_lives_beside_its_store_not_in_the_working_folder(tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     remote = cache_folder("http://10.0.0.5:5000")
     assert remote.is_relative_to(tmp_path / "xdg") and "10.0.0.5_5000" in str(remote)
+
+
+def test_a_search_folder_with_fewer_images_than_the_split_needs_fails_before_ray(capsys, tmp_path):
+    # issue 31: two images pass the decode and size checks, but Train W, Train A and Validation V need three
+    folder = tmp_path / "Train400"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (80, 80), dtype=np.uint8)).save(folder / f"{i}.png")
+    code, _, err = run_cli(capsys, "ablation", "lwas", "--set", "data.kind=train400", "--set", f"data.root={folder}",
+                           "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert code == 2 and "the search needs at least 3 images (Train W, Train A, Validation V), found 2" in err, err
+    assert not ray.is_initialized()

@@ -4,7 +4,16 @@ import hashlib
 from dataclasses import dataclass
 
 from trials.config import TrialConfig, retrain_input_crop
-from trials.data import DataError, ImageSet, Pair, PatchSampler, load_search_set, load_test_sets, make_split
+from trials.data import (
+    DataError,
+    ImageSet,
+    Pair,
+    PatchSampler,
+    SearchSplit,
+    load_search_set,
+    load_test_sets,
+    make_split,
+)
 
 
 @dataclass
@@ -49,14 +58,7 @@ def prepare(cfg: TrialConfig) -> Workload:
                              min_size=largest_crop(cfg), modcrop=cfg.data.modcrop, downsampling=cfg.data.downsampling,
                              options=cfg.data.options)
     images = task.with_inputs(images, "search")
-    where = cfg.data.root or "built-in set"
-    if cfg.data.split == "random" and len(images.images) < 3:
-        raise DataError(f"{where}: the search needs at least 3 images (Train W, Train A, Validation V), "
-                        f"found {len(images.images)}")
-    try:
-        split = make_split(cfg.data.split, len(images.images), cfg.seed, cfg.data.weight_fraction)
-    except DataError as err:
-        raise DataError(f"{where}: {err}") from None
+    split = search_split(cfg, len(images.images))
     w, a = (task.sampler(images.subset(idx), cfg.search.crop_size, cfg.search.batch_size, cfg.seed, stream)
             for idx, stream in ((split.train_w, "train_w"), (split.train_a, "train_a")))
     val_pairs = task.val_pairs(images.subset(split.val), cfg.seed)
@@ -64,6 +66,19 @@ def prepare(cfg: TrialConfig) -> Workload:
     tests = load_tests(cfg)
     check_input_sizes(cfg, val_pairs, tests)
     return Workload(w, a, val_pairs, images, tests, steps)
+
+
+def search_split(cfg: TrialConfig, count: int) -> SearchSplit:
+    """``data.split`` of ``count`` search images, or a DataError naming the folder: also the driver's check
+    before Ray starts (from the file names alone), so a folder too small for the split fails there."""
+    where = cfg.data.root or "built-in set"
+    if cfg.data.split == "random" and count < 3:
+        raise DataError(f"{where}: the search needs at least 3 images (Train W, Train A, Validation V), "
+                        f"found {count}")
+    try:
+        return make_split(cfg.data.split, count, cfg.seed, cfg.data.weight_fraction)
+    except DataError as err:
+        raise DataError(f"{where}: {err}") from None
 
 
 def check_input_sizes(cfg: TrialConfig, val_pairs: list[Pair], tests: dict[str, ImageSet]) -> None:

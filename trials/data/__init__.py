@@ -30,7 +30,7 @@ from trials.data.degrade import DOWNSAMPLINGS, Pair, bicubic_downsample, denoise
 from trials.data.derain import detect_derain_kind
 from trials.data.errors import DataError
 from trials.data.images import ImageSet, read_image, to_gray
-from trials.data.kinds import DATA_KINDS, LoadOptions, set_labels, set_rank
+from trials.data.kinds import DATA_KINDS, SEARCH, LoadOptions, set_labels, set_rank
 from trials.data.patches import Crop, PatchSampler, make_loader
 from trials.data.rain import add_rain, rain_rng, with_synthetic_rain
 from trials.data.sources import load_search_set, load_test_sets
@@ -38,6 +38,7 @@ from trials.data.split import SPLITS, SearchSplit, make_split, split_ordered, sp
 
 __all__ = [
     "DATA_KINDS",
+    "SEARCH",
     "DOWNSAMPLINGS",
     "LoadOptions",
     "set_labels",

@@ -75,6 +75,10 @@ class DataKind(ABC):
     def check(self, root: Path | None, scales: Sequence[int] | None, opts: LoadOptions) -> str:
         """A report of the folder (counts, sizes, scales), or a DataError naming every bad file."""
 
+    @abstractmethod
+    def count(self, root: Path | None, split: str) -> int:
+        """How many images (pairs) ``split`` holds, from the file names alone (nothing decoded)."""
+
     def folder_in(self, test_root: str | Path | None) -> Path | None:
         """Its folder inside ``test_root`` (a folder holding one sub-folder per test set); None: it has none."""
         return named_folder(test_root, self.name, self.folder_names or (self.name,), f"laid out as {self.layout}")
@@ -135,6 +139,9 @@ class FolderKind(DataKind):
     @abstractmethod
     def find(self, root: Path) -> FoundFiles:
         """Check the layout and list the files (nothing decoded yet)."""
+
+    def count(self, root: Path | None, split: str) -> int:
+        return len(self.find(required(root, self)).splits.get(split, []))
 
     def read(self, root: Path | None, split: str, opts: LoadOptions) -> ImageSet:
         found = self.find(required(root, self))

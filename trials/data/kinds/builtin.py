@@ -23,6 +23,9 @@ class Builtin(DataKind):
         images = builtin_set(split, opts.color)
         return checked_size(images, [], opts.min_size, self) if split == SEARCH else images
 
+    def count(self, root: Path | None, split: str) -> int:
+        return len(builtin_set(split, False).images)
+
     def check(self, root: Path | None, scales: Sequence[int] | None, opts: LoadOptions) -> str:
         lines = ["builtin: scikit-image sample photographs (no folder)"]
         for split in self.splits:

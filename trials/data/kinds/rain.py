@@ -41,6 +41,9 @@ class RainKind(DataKind):
         image_set = read_derain_set(files, color=opts.color, order=self._order(opts))
         return checked_size(image_set, [rainy for rainy, _ in files.pairs], opts.min_size, self)
 
+    def count(self, root: Path | None, split: str) -> int:
+        return len(find_derain_files(self.name, required(root, self), split).pairs)
+
     def check(self, root: Path | None, scales: Sequence[int] | None, opts: LoadOptions) -> str:
         root = required(root, self)
         self._only_scale_one(root, scales or ())
