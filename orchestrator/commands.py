@@ -86,7 +86,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         optuna_samples = args.num_samples
     base = {"preset": args.preset, "task": args.task, "overrides": user_overrides(args)}
     configs = [setting_config(base, setting, seeds[0]) for setting in ablation.settings]  # all valid before Ray
-    check_data(configs[0])
+    memory.check({setting.name: cfg for setting, cfg in zip(ablation.settings, configs, strict=True)})
+    check_data(configs[0])  # after the cheap checks: it decodes every image
     if args.gpus_per_trial < 0 or args.cpus_per_trial <= 0:
         raise ValueError("--gpus-per-trial must be >= 0 and --cpus-per-trial > 0")
     return Plan(ablation=ablation, task=args.task, seeds=seeds, base=base, storage_uri=storage_root(args),
@@ -162,7 +163,6 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         given = resume.given_options(_ABLATION_PARSER, args.argv[1:])  # argv[0] is "ablation"
         args = resume.restore(args, given, f"{storage_root(args).rstrip('/')}/{experiment_name(args)}")
     plan = make_plan(args)
-    memory.check({s.name: trial_config(plan.base, s, plan.seeds[0]) for s in plan.ablation.settings})
     if args.dry_run:
         print_grid(plan)
         return 0
