@@ -173,16 +173,21 @@ def cmd_ablation(args: argparse.Namespace) -> int:
         check_experiment_folder(plan, args.resume)
         if not args.resume:
             resume.save(plan.experiment_path, resume.recorded_options(args, uri, plan.storage_uri))
-        return run_ablation(plan, uri, args)
+        return run_ablation(plan, uri, args, recovered_checkpoints(plan) if args.resume else None)
 
 
 def check_disk_space(plan: Plan, uri: str) -> None:
     """Room for the ablation where its Ray results and its MLflow store (and artifacts) go: local folders."""
-    folders = [Path(plan.storage_uri)] if "://" not in plan.storage_uri else []
-    folders += [Path(uri.removeprefix("sqlite:///")).parent] if uri.startswith("sqlite:///") else []
+    folders = [Path(folder) for folder in disk_folders(plan, uri)]
     configs = [trial_config(plan.base, s, plan.seeds[0]) for s in plan.ablation.settings]
     trials = plan.optuna_samples or len(plan.seeds)
     diskspace.check(folders, diskspace.needed_mb(configs[:1] if plan.optuna_samples else configs, trials))
+
+
+def disk_folders(plan: Plan, uri: str) -> list[str]:
+    """The local folders an ablation writes to: its Ray results and its SQLite MLflow store (with artifacts)."""
+    folders = [plan.storage_uri] if "://" not in plan.storage_uri else []
+    return folders + ([str(Path(uri.removeprefix("sqlite:///")).parent)] if uri.startswith("sqlite:///") else [])
 
 
 def resume_command(plan: Plan, args: argparse.Namespace) -> str:
@@ -229,6 +234,24 @@ def check_experiment_folder(plan: Plan, resume: bool) -> None:
                          f"or --name NEW to start another")
 
 
+def recovered_checkpoints(plan: Plan) -> dict[str, str] | None:
+    """None where Tune's state reads (Tune restores it); else a new Tune state is started, and {trial key: the
+    run folder each trial continues from}: its last whole checkpoint (orchestrator/recovery.py)."""
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
+    if "://" in plan.storage_uri or recovery.state_is_whole(plan.experiment_path):
+        return None
+    if plan.optuna_samples:
+        raise ValueError(f"Ray's state in {plan.experiment_path} does not read (cut short by a full disk?), and an "
+                         f"Optuna search cannot go on without it; start another with --name NEW (the result cache "
+                         f"reuses what finished)")
+    found = recovery.last_whole_checkpoints(plan.experiment_path)
+    recovery.set_cut_short_aside(plan.experiment_path)
+    print(f"Ray's state in {plan.experiment_path} does not read (cut short by a full disk?): a new one starts, and "
+          f"{len(found)} of {len(plan.grid())} trials continue from their last whole checkpoint", flush=True)
+    return found
+
+
 TERMINATED = threading.Event()  # set by SIGTERM: the run stops as on Ctrl-C and exits 143
 
 
@@ -243,12 +266,15 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, on_sigterm)
 
 
-def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
+def run_ablation(plan: Plan, uri: str, args: argparse.Namespace, recovered: dict[str, str] | None = None) -> int:
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
     if args.serve_ui:
         print(ui.serve(uri, invocation.UI_PORT, RUNS.resolve() / "mlflow-ui.log"), flush=True)
     started = time.perf_counter()
     dashboard = start_ray(args.address, num_cpus=args.num_cpus)
     stop_on_sigterm()
+    recovery.DISK_FULL.watch(disk_folders(plan, uri))
     print(f"Ray dashboard: {dashboard or '(not running)'}{dashboard_token_hint(dashboard)} "
           f"[Ray up in {time.perf_counter() - started:.1f} s]", flush=True)
     check_resources(plan, wait_s=args.node_timeout if args.address else 0.0)
@@ -261,21 +287,44 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace) -> int:
     tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"], reuse_results=not args.no_cache)
     hint = "" if args.serve_ui else serve_hint(uri)
     print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{hint}", flush=True)
-    status = "FAILED"
+    status, results = "FAILED", None
     try:
-        results = build_tuner(plan, tracking, restore=args.resume).fit()
-        status = outcome(results)
-        if status != "KILLED":  # an interrupted ablation logs them when it is resumed
-            log_references(plan, tracking)
-        runs = print_summary(plan, uri, parent, results)
-        publish_report(plan, uri, parent, runs)
-        write_local_report(plan, uri, parent, runs, args.out)
+        results = build_tuner(plan, tracking, restore=args.resume and recovered is None, recovered=recovered).fit()
+        status = "KILLED" if recovery.DISK_FULL.stopped else outcome(results)
+        finish_results(plan, tracking, results, status, args.out)
     except KeyboardInterrupt:  # a second Ctrl-C (or SIGTERM) while Tune was stopping: still an interruption
         status = "KILLED"
         raise
+    except Exception as err:
+        if not (recovery.DISK_FULL.stopped or recovery.is_disk_full(err)):
+            raise
+        recovery.DISK_FULL.stop()  # a write of the driver's own: say which disk
+        status = "KILLED"
     finally:
         tr.finish_parent(uri, parent, status)
     print_links(plan, uri, exp_id, parent)
+    return exit_code(plan, args, status, results)
+
+
+def finish_results(plan: Plan, tracking: tr.Tracking, results, status: str, out: str | None) -> None:
+    """The reference rows (once the ablation is whole), the table, and the report."""
+    uri, parent = tracking.uri, tracking.parent_run_id
+    if status != "KILLED":  # an interrupted ablation logs them when it is resumed
+        log_references(plan, tracking)
+    runs = print_summary(plan, uri, parent, results)
+    publish_report(plan, uri, parent, runs)
+    write_local_report(plan, uri, parent, runs, out)
+
+
+def exit_code(plan: Plan, args: argparse.Namespace, status: str, results) -> int:
+    """0 finished, 1 failed or stopped by a full disk, 130 interrupted, 143 terminated; how to go on."""
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
+    sys.stdout.flush()  # the line that says how to go on comes last, also in a log file
+    if recovery.DISK_FULL.stopped:
+        print(f"error: {recovery.DISK_FULL.message}. Free space, then finish with: {resume_command(plan, args)}",
+              file=sys.stderr)
+        return 1
     if status == "KILLED":
         cause = "terminated (SIGTERM)" if TERMINATED.is_set() else "interrupted"
         print(f"{cause}: {len(unfinished(results))} trial(s) did not finish; finished trials are kept. "

@@ -375,6 +375,7 @@ class TrialRun:
         finally:
             monitor.finish()
 
-    def finish(self, failed: bool = False) -> None:
-        self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+    def finish(self, status: str = "FINISHED") -> None:
+        """FINISHED, FAILED, or KILLED (stopped; ``--resume`` continues it)."""
+        self.client.set_terminated(self.run_id, status)
 

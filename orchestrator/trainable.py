@@ -5,6 +5,8 @@ The run folder is the Tune checkpoint: after every search epoch and retrain chec
 last reported checkpoint back and the pipeline resumes from it.
 """
 
+import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -20,6 +22,7 @@ import torch
 from ray import tune
 
 from analysis.pictures import PICTURES
+from orchestrator import recovery
 from orchestrator.experiments import TUNED_PARAM, Setting, Tuned
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
@@ -37,6 +40,7 @@ ARTIFACTS = ("genotype.json", "config.json", "search.json", "metrics.json", ARCH
 # Errors that a retry from the last checkpoint would meet again at the same point: the trial ends once, as
 # failed (reported with phase M.PHASE_FAILED and the error), instead of Ray retrying it as if its worker died.
 DETERMINISTIC_ERRORS = (DataError, NonFiniteLossError, CheckpointError)
+DISK_FULL_WAIT_S = 600.0  # for the driver's stop (recovery.DiskFullStop) before the error goes to Ray
 
 
 class PhaseClock:
@@ -161,9 +165,10 @@ def draw_pictures(genotype, run_dir: Path, width: int) -> list[Path]:
 
 
 def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tracking: Tracking, ablation: str,
-                      threads: int, tuned: Tuned | None = None) -> None:
+                      threads: int, tuned: Tuned | None = None, recovered: dict[str, str] | None = None) -> None:
     """One trial: ``params`` holds the grid point (setting, seed; the tuned key's value when a searcher chose
-    it)."""
+    it). ``recovered``: {trial key: run folder} to continue from where Tune holds no checkpoint (a resumed
+    ablation whose Tune state a full disk cut short: orchestrator/recovery.py)."""
     torch.set_num_threads(threads)
     sys.unraisablehook = quiet_shutdown_hook
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)  # a line per checkpoint
@@ -182,21 +187,43 @@ def restoration_trial(params: dict, base: dict, settings: dict[str, Setting], tr
     run.set_tags({M.TAG_TRIAL_ID: ctx.get_trial_id(), M.TAG_NODE_ID: _node_id()})  # a retry may move nodes
     run.log_params(flatten(cfg) | {M.TAG_SETTING: name})  # a param too: MLflow's charts cannot use tags
     run_dir = Path(ctx.get_trial_dir()) / "run"
-    restore_checkpoint(run_dir)
-    (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
     hooks = TuneHooks(run, {"setting": name, "seed": seed, "mlflow_run_id": run.run_id, "node_id": _node_id()},
                       cfg.retrain.base_width, cfg)
+    fallback = (recovered or {}).get(recovery.trial_key(name, seed))
+    run_guarded(run, hooks, lambda: traced_trial(cfg, run, run_dir, hooks, fallback), run_dir)
+
+
+def traced_trial(cfg, run: TrialRun, run_dir: Path, hooks: TuneHooks, fallback: str | None) -> None:
+    restore_checkpoint(run_dir, fallback)
+    (run_dir / "config.json").parent.mkdir(parents=True, exist_ok=True)
+    with run.system_metrics():
+        run_trial(cfg, run_dir, hooks)
+
+
+def run_guarded(run: TrialRun, hooks: TuneHooks, trial, run_dir: Path) -> None:
+    """Runs ``trial``; an error a retry would meet again ends it once, and a full disk stops the ablation."""
     try:
-        with run.system_metrics():
-            run_trial(cfg, run_dir, hooks)
+        trial()
     except DETERMINISTIC_ERRORS as err:  # the same data and seed fail the same way: a retry would only repeat it
-        run.finish(failed=True)
+        run.finish("FAILED")
         tune.report({**hooks.static, **hooks.last, "phase": M.PHASE_FAILED, "error": f"{type(err).__name__}: {err}"})
         return
-    except BaseException:
-        run.finish(failed=True)
-        raise
+    except BaseException as err:
+        if not recovery.is_disk_full(err, (run_dir, scratch_folder(run_dir))):
+            run.finish("FAILED")
+            raise
+        wait_for_the_stop(run, hooks, run_dir.parent)
     run.finish()
+
+
+def wait_for_the_stop(run: TrialRun, hooks: TuneHooks, folder: Path) -> None:
+    """A full disk: the driver stops every trial (orchestrator/recovery.py); this one keeps its last whole
+    checkpoint for --resume. Should no stop come, the error goes to Ray like any other."""
+    with contextlib.suppress(Exception):  # the store may be on the full disk too
+        run.finish("KILLED")
+    tune.report({**hooks.static, **hooks.last, "phase": recovery.PHASE_DISK_FULL})
+    time.sleep(DISK_FULL_WAIT_S)
+    raise OSError(errno.ENOSPC, f"no space left on device under {folder}")
 
 
 def quiet_shutdown_hook(unraisable) -> None:
@@ -207,19 +234,26 @@ def quiet_shutdown_hook(unraisable) -> None:
         sys.__unraisablehook__(unraisable)
 
 
-def restore_checkpoint(run_dir: Path) -> None:
-    """Puts the last checkpoint Tune holds for this trial (if any) into the run folder."""
+def restore_checkpoint(run_dir: Path, fallback: str | None = None) -> None:
+    """Puts the last checkpoint Tune holds for this trial (else the ``fallback`` run folder) into the run
+    folder."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
+        if fallback is not None and Path(fallback).resolve() != run_dir.resolve():
+            replace_folder(Path(fallback), run_dir)
         return
     with checkpoint.as_directory() as folder:
-        if Path(folder).resolve() == run_dir.resolve():
-            return
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=scratch_folder(run_dir.parent)))  # not in the synced trial folder
-        shutil.copytree(folder, staging, dirs_exist_ok=True)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        staging.rename(run_dir)
+        if Path(folder).resolve() != run_dir.resolve():
+            replace_folder(Path(folder), run_dir)
+
+
+def replace_folder(source: Path, run_dir: Path) -> None:
+    """``run_dir`` becomes a copy of ``source``, whole or not at all."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=scratch_folder(run_dir.parent)))  # not in the synced trial folder
+    shutil.copytree(source, staging, dirs_exist_ok=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    staging.rename(run_dir)
 
 
 def _node_id() -> str:

@@ -103,7 +103,9 @@ def _fitting_node(bundle: dict) -> bool:
                for n in ray.nodes() if n.get("Alive"))
 
 
-def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
+def build_tuner(plan: Plan, tracking: Tracking, restore: bool, recovered: dict[str, str] | None = None):
+    """A new Tuner, Tune's restored one (``restore``), or, with ``recovered`` ({trial key: run folder}), a new
+    Tune state whose trials continue from those folders (orchestrator/recovery.py)."""
     from ray import tune  # deferred: as above
 
     from orchestrator.trainable import restoration_trial  # deferred: imports Ray Tune
@@ -113,7 +115,7 @@ def build_tuner(plan: Plan, tracking: Tracking, restore: bool):
         tune.with_parameters(restoration_trial, base=plan.base,
                              settings={s.name: s for s in plan.ablation.settings} | optuna_setting(plan),
                              tracking=tracking, ablation=plan.ablation.name, threads=threads,
-                             tuned=plan.ablation.tuned),
+                             tuned=plan.ablation.tuned, recovered=recovered),
         {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial},
     )
     if restore:
@@ -155,12 +157,14 @@ def run_config(plan: Plan):
     from ray import tune  # deferred: as above
 
     from orchestrator.progress import AblationProgress, StatusLine, TrialLines  # deferred: imports Ray Tune
+    from orchestrator.recovery import StopOnFullDisk  # deferred: as above
 
     ablation = AblationProgress(len(plan.grid()))
     return tune.RunConfig(
         name=plan.experiment, storage_path=plan.storage_uri,
         failure_config=tune.FailureConfig(max_failures=plan.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        progress_reporter=StatusLine(ablation), callbacks=[TrialLines(ablation, plan.progress_columns)],
+        progress_reporter=StatusLine(ablation),
+        callbacks=[TrialLines(ablation, plan.progress_columns), StopOnFullDisk()],
         verbose=1,
     )

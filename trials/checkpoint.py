@@ -53,16 +53,24 @@ class CheckpointError(ValueError):
 
 
 def load(run_dir: Path) -> dict | None:
+    """The trial's state, with the random generators set as they were when it was saved."""
+    state = peek(run_dir)
+    if state is not None:
+        restore_rng(state.pop("rng"))
+    return state
+
+
+def peek(run_dir: Path) -> dict | None:
+    """The saved state as it is (None where there is none), touching no random generator."""
     path = run_dir / CHECKPOINT_NAME
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - truncated, corrupt or foreign files all get one clear message
-        raise CheckpointError(f"{path} cannot be read as this project's checkpoint ({type(err).__name__}); it was not "
-                         f"changed: move it away to start the trial over, or resume from a copy that reads") from None
-    restore_rng(state.pop("rng"))
-    return state
+        raise CheckpointError(f"{path} cannot be read as this project's checkpoint ({type(err).__name__}); it was "
+                              f"not changed: move it away to start the trial over, or resume from a copy that "
+                              f"reads") from None
 
 
 def rng_state() -> dict:
