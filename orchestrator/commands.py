@@ -133,6 +133,12 @@ def progress_columns(cfg) -> tuple[str, ...]:
     return tuple(dict.fromkeys(M.psnr(task.metric_condition(test_set, c)) for c in task.conditions()))
 
 
+def results_columns(plan: Plan) -> list[str]:
+    """The runs table's metric columns: PSNR and SSIM per condition, then size and speed."""
+    pairs = [(name, M.ssim(name.removeprefix(M.psnr("")))) for name in plan.progress_columns]
+    return [*(name for pair in pairs for name in pair), M.PARAMS_M, M.LATENCY_MS]
+
+
 def check_data(cfg) -> None:
     """Every image of the data folders decoded once in the driver (one at a time, nothing kept), so that a
     bad file is named before Ray starts rather than failing every trial and its retries."""
@@ -284,6 +290,7 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace, recovered: dict
                            resume=args.resume)
     commit = tr.git_commit(Path(__file__).resolve().parent)  # the code that runs, wherever it runs from
     invocation.record(uri, parent, plan, plan.base["overrides"], commit)
+    invocation.share_runs_view(uri, exp_id, results_columns(plan))
     tracking = tr.Tracking(uri, exp_id, parent, commit, plan.base["preset"], reuse_results=not args.no_cache)
     hint = "" if args.serve_ui else serve_hint(uri)
     print(f"MLflow run of this ablation: {invocation.ui_link(uri, exp_id, parent)}{hint}", flush=True)
@@ -356,6 +363,7 @@ def log_references(plan: Plan, tracking: tr.Tracking) -> None:
                 M.TAG_ABLATION: plan.ablation.name, M.TAG_SETTING: reference.setting, M.TAG_SEED: str(seed),
                 M.TAG_TASK: cfg.task.name, M.TAG_REFERENCE: reference.label,
                 M.TAG_REFERENCE_ROLE: reference.role, M.TAG_PROTOCOL: protocol_summary(cfg)})
+            run.log_params({M.TAG_SETTING: reference.setting, "seed": seed})  # the runs table groups by them
             run.log_metrics(reference_metrics(cfg, reference, tests))
             run.finish()
 
@@ -436,6 +444,7 @@ def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
         print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
     print(f"Networks:    artifacts networks/ of each trial's run; on your image: {orchestrator()} apply {parent} "
           f"IMAGE -o OUT --setting {searched_setting(plan)} (its best trial)")
+    print(f"Runs table:  {invocation.runs_table_link(uri, exp_id)}  (trials grouped by setting, the seeds' means)")
     print(f"Ray results: {plan.experiment_path}")
     print(f"Table again: {orchestrator()} table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
 

@@ -4,6 +4,7 @@
 One invocation is one parent run; ``--resume`` continues it, so its children never mix presets or grids.
 """
 
+import json
 import shlex
 import sys
 import tempfile
@@ -17,6 +18,9 @@ DESCRIPTION_TAG = "mlflow.note.content"  # what the MLflow UI shows as a run's d
 COMMAND = "command"  # parent-run param: the command line that started the invocation
 LAST_COMMAND_TAG = "last_command"  # the command line that last ran it (a --resume)
 UI_PORT = 5000  # where `mlflow ui` serves a SQLite store
+# An experiment tag the UI (3.x) reads as a shared view of its runs table (viewStateShareKey=<key> in the link).
+SHARED_VIEW_TAG, RUNS_VIEW = "mlflow.sharedViewState.", "results"
+TAG_VALUE_CHARS = 8000  # MLflow's limit on a tag value
 
 
 def command_line() -> str:
@@ -65,7 +69,7 @@ def provenance(uri: str, parent: str) -> dict[str, str]:
 
 def publish(uri: str, parent: str, runs, layout, expected_seeds: int) -> None:
     """Writes the report of the invocation's runs and logs it, tables and pictures included, to the parent."""
-    from analysis.api import build_report, summary_metrics  # deferred: pandas and matplotlib load only for tables
+    from analysis.api import build_report, summary_metrics, table_text  # deferred: pandas and matplotlib load only
     from analysis.load import best_seed_genotypes, load_curves  # deferred
 
     with tempfile.TemporaryDirectory() as folder:
@@ -74,6 +78,16 @@ def publish(uri: str, parent: str, runs, layout, expected_seeds: int) -> None:
                      provenance=provenance(uri, parent))
         tr.client(uri).log_artifacts(parent, folder, artifact_path=REPORT_FOLDER)
     tr.log_final_metrics(uri, parent, summary_metrics(runs, layout, expected_seeds))
+    show_table(uri, parent, table_text(runs, layout, "md", expected_seeds=expected_seeds))
+
+
+def show_table(uri: str, parent: str, table: str) -> None:
+    """The table in the parent's description, under what the invocation was, where a tag holds it."""
+    c = tr.client(uri)
+    head = c.get_run(parent).data.tags.get(DESCRIPTION_TAG, "").split("\n\n---\n")[0]  # a resume's table replaces
+    text = f"{head}\n\n---\n{table}"
+    if len(text) <= TAG_VALUE_CHARS:
+        c.set_tag(parent, DESCRIPTION_TAG, text)
 
 
 def invocations(uri: str, experiment: str) -> list:
@@ -95,9 +109,27 @@ def describe_invocation(run) -> str:
     return f"{run.info.run_id} ({preset}, started {started(run)}, {run.info.status.lower()})"
 
 
+def share_runs_view(uri: str, experiment_id: str, metric_columns: list[str]) -> None:
+    """The runs table as a results table: runs grouped by setting (the groups show the seeds' means), the test
+    metrics as columns. The UI opens its runs table on an empty column set otherwise, kept in the browser."""
+    columns = ["params.`setting`", "params.`seed`", *(f"metrics.`{m}`" for m in metric_columns)]
+    state = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False,
+             "groupBy": {"aggregateFunction": "average",
+                         "groupByKeys": [{"mode": "param", "groupByData": M.TAG_SETTING}]}}
+    tr.client(uri).set_experiment_tag(experiment_id, SHARED_VIEW_TAG + RUNS_VIEW, json.dumps(state))
+
+
+def runs_table_link(uri: str, experiment_id: str) -> str:
+    view = f"viewStateShareKey={RUNS_VIEW}&workflowType=machine_learning"
+    return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs?{view}"
+
+
+def ui_base(uri: str) -> str:
+    return uri.rstrip("/") if uri.startswith("http") else f"http://127.0.0.1:{UI_PORT}"
+
+
 def ui_link(uri: str, experiment_id: str, parent: str) -> str:
     """Where the parent run opens in the MLflow UI (``mlflow ui`` serves a SQLite store on port 5000): its page
     lists the table's means first; the UI's model-training view (3.x opens the GenAI one unless told)."""
-    base = uri.rstrip("/") if uri.startswith("http") else f"http://127.0.0.1:{UI_PORT}"
-    return f"{base}/#/experiments/{experiment_id}/runs/{parent}?workflowType=machine_learning"
+    return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs/{parent}?workflowType=machine_learning"
 

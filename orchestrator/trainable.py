@@ -24,6 +24,7 @@ from ray import tune
 from analysis.pictures import PICTURES
 from orchestrator import recovery
 from orchestrator.experiments import TUNED_PARAM, Setting, Tuned
+from orchestrator.invocation import DESCRIPTION_TAG
 from orchestrator.presets import trial_config
 from orchestrator.tracking import Tracking, TrialRun
 from trials import metric_names as M
@@ -133,6 +134,7 @@ class TuneHooks(TrialHooks):
 
     def finished(self, metrics: dict, run_dir: Path) -> None:
         self.run.log_metrics(metrics)
+        self.run.set_tags({DESCRIPTION_TAG: results_note(metrics)})  # the run's page shows it above every metric
         self.run.log_params({"param_count": round(metrics[M.PARAMS_M] * 1e6)})  # params_m is the count / 1e6
         self.run.log_artifacts([run_dir / name for name in ARTIFACTS])
         self.run.log_networks(sorted(run_dir.glob("network_*.pt")))
@@ -140,6 +142,16 @@ class TuneHooks(TrialHooks):
 
 
 GENOTYPE_TAG_CHARS = 8000  # MLflow's limit on a tag value
+
+
+def results_note(metrics: dict) -> str:
+    """The test results as the run's description (markdown): the UI lists system and search metrics first."""
+    conditions = [name.removeprefix(M.psnr("")) for name in sorted(metrics) if name.startswith(M.psnr(""))]
+    value = lambda name: metrics.get(name, float("nan"))  # noqa: E731
+    size = (f"Params {value(M.PARAMS_M):.4f} M, Mult-Adds {value(M.MULT_ADDS_G):.2f} G, latency "
+            f"{value(M.LATENCY_MS):.1f} ms, search {value(M.SEARCH_TIME_S):.0f} s")
+    rows = [f"| {c} | {value(M.psnr(c)):.2f} | {value(M.ssim(c)):.4f} |" for c in conditions]
+    return "\n".join(["**Test results**", "", "| condition | PSNR (dB) | SSIM |", "|---|---|---|", *rows, "", size])
 
 
 def genotype_tag(genotype) -> str:

@@ -215,9 +215,10 @@ def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, 
     if browser_path is None:
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)")
     cwd, _ = lwas_smoke
-    (parent,), _ = child_runs(cwd)
+    (parent,), children = child_runs(cwd)
     port = free_port()
-    serve = printed_command((cwd / "console.txt").read_text(), "MLflow UI:")  # as the console printed it
+    console = (cwd / "console.txt").read_text()
+    serve = printed_command(console, "MLflow UI:")  # as the console printed it
     assert serve.endswith("--port 5000")
     server = subprocess.Popen(["bash", "-c", f"{serve[:-len('5000')]}{port}"], cwd=cwd, env=fresh_env(),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -234,6 +235,19 @@ def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, 
             page.get_by_text("psnr_sigma30_mean.lwas_resl", exact=True).first.wait_for(timeout=60_000)
             assert page.get_by_text("Training runs").count() == 0 and page.get_by_text("Detect Issues").count() == 0
             page.screenshot(path=str(cwd / "mlflow_parent_run_overview.png"))
+            # the runs table the console links opens as a results table: trials grouped by setting, test metrics
+            # as columns (it opened on one collapsed row with no metric column)
+            page.goto(printed_command(console, "Runs table:").split()[0].replace(":5000/", f":{port}/"))
+            page.get_by_text("Group: lwas_resl", exact=False).first.wait_for(timeout=60_000)
+            for column in ("psnr_sigma30", "ssim_sigma30", "params_m"):
+                assert page.get_by_role("columnheader").filter(has_text=column).count() >= 1, column
+            page.screenshot(path=str(cwd / "mlflow_runs_table.png"))
+            # a trial's page: its test results as its description, above the system and search metrics
+            child = next(r for r in children if r.data.tags[M.TAG_SETTING] == "lwas")
+            page.goto(f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{child.info.run_id}"
+                      "?workflowType=machine_learning")
+            page.get_by_text("Test results", exact=True).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(cwd / "mlflow_trial_run.png"))
             url = f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{parent.info.run_id}/artifacts"
             page.goto(url)
             page.get_by_text("report", exact=True).first.click(timeout=60_000)
