@@ -10,10 +10,19 @@ import sys
 from pathlib import Path
 
 from orchestrator import apply, cache, commands, evaluate, export, imports, results
-from orchestrator.arguments import add_component_arguments, add_config_arguments, build_config, default_task
+from orchestrator.arguments import (
+    add_component_arguments,
+    add_config_arguments,
+    build_config,
+    default_task,
+    parse_overrides,
+)
+from orchestrator.presets import preset_config
 from trials.config import flatten
-from trials.data import DATA_KINDS, check_folder
+from trials.data import DATA_KINDS, SEARCH, check_folder
 from trials.pipeline import run_trial
+from trials.tasks import TASKS
+from trials.workload import largest_crop, search_split
 
 
 def cmd_space(args: argparse.Namespace) -> int:
@@ -30,7 +39,21 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    print(check_folder(args.path, args.kind))
+    """What the folder holds; with ``--preset``, also what that preset's trials need of it (every search image
+    at least the largest crop, enough images for ``data.split``), as the ablation's driver checks it."""
+    if args.preset is None:
+        print(check_folder(args.path, args.kind))
+        return 0
+    root = str(Path(args.path).expanduser().resolve())
+    cfg = preset_config(args.preset, args.task, {"data.kind": args.kind, "data.root": root,
+                                                  **parse_overrides(args.overrides)})
+    task, crop = cfg.components.task, largest_crop(cfg)
+    print(check_folder(root, args.kind, scales=task.scales(), modcrop=cfg.data.modcrop, options=cfg.data.options,
+                       min_size=crop))
+    split = search_split(cfg, DATA_KINDS.get(args.kind).count(root, SEARCH))
+    print(f"preset {args.preset}, task {cfg.task.name}: every search image at least {crop} px a side (the largest "
+          f"crop); data.split={cfg.data.split} takes {len(split.train_w)} images to train the weights, "
+          f"{len(split.train_a)} the architecture, {len(split.val)} to validate")
     return 0
 
 
@@ -64,6 +87,11 @@ def make_parser() -> argparse.ArgumentParser:
     check = data_sub.add_parser("check", help="is a folder a usable data set?")
     check.add_argument("path")
     check.add_argument("--kind", required=True, choices=DATA_KINDS.names())
+    check.add_argument("--preset", default=None, help="also check what this preset's trials need of the folder "
+                       "(crop sizes, the search split)")
+    check.add_argument("--task", choices=TASKS.names(), default=None, help=f"with --preset; default {TASKS.default}")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="with --preset: any config key, e.g. --set search.crop_size=64")
     check.set_defaults(func=cmd_data_check)
 
     p = sub.add_parser("search", help="one full trial (search, retrain, evaluate) without Ray, for debugging")

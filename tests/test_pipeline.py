@@ -30,6 +30,7 @@ from helpers_pipeline import (
     torch_threads,
     watch,
 )
+from PIL import Image
 from scipy.stats import chisquare
 from skimage.metrics import peak_signal_noise_ratio
 
@@ -392,3 +393,23 @@ def test_cli_data_check_of_a_missing_folder_exits_2_with_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "/nonexistent" in result.stderr
+
+
+def test_cli_data_check_with_a_preset_names_what_its_trials_would_meet(tmp_path):
+    """Issue 31: images smaller than the crop, or too few for the split, passed `data check` and failed only
+    inside trials. With --preset it checks what that preset's trials need, as the ablation's driver does."""
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for i, side in enumerate((40, 40, 20)):
+        Image.fromarray(np.full((side, side), 128, np.uint8)).save(folder / f"{i}.png")
+    plain = cli("data", "check", str(folder), "--kind", "train400")
+    assert plain.returncode == 0 and "3 images" in plain.stdout  # what the folder holds: no crop to test against
+    small = cli("data", "check", str(folder), "--kind", "train400", "--preset", "smoke")
+    assert small.returncode == 2 and "2.png (20x20)" in small.stderr and "32px crop" in small.stderr
+    (folder / "2.png").unlink()
+    few = cli("data", "check", str(folder), "--kind", "train400", "--preset", "smoke")
+    assert few.returncode == 2 and "needs at least 3 images" in few.stderr and "found 2" in few.stderr
+    Image.fromarray(np.full((40, 40), 128, np.uint8)).save(folder / "2.png")
+    fine = cli("data", "check", str(folder), "--kind", "train400", "--preset", "smoke", "--set", "data.split=random")
+    assert fine.returncode == 0, fine.stderr
+    assert "at least 32 px a side" in fine.stdout and "1 images to train the weights" in fine.stdout
