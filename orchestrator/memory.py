@@ -10,16 +10,20 @@ memory are refused: the check stops absurd sizes, it does not fine-tune near the
 """
 
 import functools
+import random
 from dataclasses import dataclass
 
 import psutil
 import torch
 
 from search_space import SearchSpace, SpaceConfig
-from trials.config import TrialConfig
+from trials.config import TrialConfig, retrain_input_crop
 from trials.tasks import BoundTask
 
 HEADROOM = 2.0  # refuse above this many times the machine's memory (the estimate's error, with a margin)
+# Retraining's network is derived by the search, unknown before it: a sampled genotype of the space stands for
+# it, and the one derived may save this many times less (skips, fewer edges) before a refusal would be wrong.
+GENOTYPE_SPREAD = 4.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,13 @@ def footprint(cfg: TrialConfig) -> Footprint:
 @functools.lru_cache(maxsize=64)
 def _footprint(space: SearchSpace, section: SpaceConfig, task: BoundTask, crop: int) -> Footprint:
     io = task.search_io()
+    with torch.device("meta"):
+        return measure(space.supernet(section, io), io.in_channels, crop)
+
+
+def measure(net: torch.nn.Module, channels: int, crop: int) -> Footprint:
+    """Weights and buffers of ``net``, and what its backward saves of one ``crop`` sample (on the net's device:
+    the meta device costs nothing)."""
     saved = 0
 
     def count(tensor: torch.Tensor) -> torch.Tensor:
@@ -46,13 +57,30 @@ def _footprint(space: SearchSpace, section: SpaceConfig, task: BoundTask, crop: 
         saved += tensor.numel() * tensor.element_size()
         return tensor
 
-    with torch.device("meta"):
-        net = space.supernet(section, io)
-        sample = torch.empty(1, io.in_channels, crop, crop)
-        with torch.autograd.graph.saved_tensors_hooks(count, lambda tensor: tensor):
-            net(sample)
+    device = next(net.parameters()).device
+    with torch.autograd.graph.saved_tensors_hooks(count, lambda tensor: tensor):
+        net(torch.rand(1, channels, crop, crop, device=device))
     weights = sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
     return Footprint(weights / 2**20, saved / 2**20)
+
+
+def retrain_footprint(cfg: TrialConfig) -> Footprint:
+    """The largest retraining network's size over the conditions, a sampled genotype standing for the derived
+    one (seeded: the same every time)."""
+    crops = tuple((c, retrain_input_crop(cfg, c)) for c in cfg.components.task.conditions())
+    return _retrain_footprint(cfg.components.space, cfg.space, cfg.components.task, cfg.retrain.base_width, crops)
+
+
+@functools.lru_cache(maxsize=64)
+def _retrain_footprint(space: SearchSpace, section: SpaceConfig, task: BoundTask, width: int,
+                       crops: tuple[tuple[int, int], ...]) -> Footprint:
+    genotype = space.sample(section, random.Random(0))
+    sizes = []
+    for condition, crop in crops:
+        io = task.io(condition)
+        with torch.device("meta"):
+            sizes.append(measure(space.network(genotype, io, width), io.in_channels, crop))
+    return max(sizes, key=lambda size: (size.saved_per_sample_mb, size.weights_mb))
 
 
 def search_step_gib(cfg: TrialConfig) -> float:
@@ -62,9 +90,16 @@ def search_step_gib(cfg: TrialConfig) -> float:
     return (size.saved_per_sample_mb * cfg.search.batch_size + 4 * size.weights_mb) / 1024
 
 
+def retrain_step_gib(cfg: TrialConfig) -> float:
+    """As ``search_step_gib``, for one retraining step of the largest condition's network."""
+    size = retrain_footprint(cfg)
+    return (size.saved_per_sample_mb * cfg.retrain.batch_size + 4 * size.weights_mb) / 1024
+
+
 def check(configs: dict[str, TrialConfig], memory_gib: float | None = None) -> None:
     """Each setting's search step against ``HEADROOM`` x this machine's memory (``memory_gib``: by default
-    its total RAM; a GPU trial's limit is its GPU's, smaller still, so this never refuses what would fit)."""
+    its total RAM; a GPU trial's limit is its GPU's, smaller still, so this never refuses what would fit), and
+    its retraining step, with the derived network's ``GENOTYPE_SPREAD`` more."""
     memory_gib = memory_gib or psutil.virtual_memory().total / 2**30
     for name, cfg in configs.items():
         need = search_step_gib(cfg)
@@ -74,3 +109,11 @@ def check(configs: dict[str, TrialConfig], memory_gib: float | None = None) -> N
                 f"{cfg.search.batch_size} crops of {cfg.search.crop_size}x{cfg.search.crop_size} px through the "
                 f"{cfg.space.name} supernet; estimated on PyTorch's meta device), more than {HEADROOM:g} x this "
                 f"machine's {memory_gib:.0f} GiB; lower search.batch_size, search.crop_size or the space's size")
+        need = retrain_step_gib(cfg)
+        if need > GENOTYPE_SPREAD * HEADROOM * memory_gib:
+            raise ValueError(
+                f"setting {name}: one retraining step needs about {need:,.0f} GiB (retrain.batch_size="
+                f"{cfg.retrain.batch_size} crops through a {cfg.space.name} network of width "
+                f"{cfg.retrain.base_width}; estimated on PyTorch's meta device with a sampled architecture), more "
+                f"than {GENOTYPE_SPREAD * HEADROOM:g} x this machine's {memory_gib:.0f} GiB; lower "
+                f"retrain.batch_size, retrain.crop_size or retrain.base_width")

@@ -49,3 +49,29 @@ def test_structural_counts_beyond_a_spaces_limit_fail_when_the_config_is_built(t
     overrides = {"space.name": space, key: value}
     with pytest.raises(ValueError, match=rf"{key}={value} is above {limit}, the most the \w+ space builds"):
         preset_config("smoke", task, overrides)
+
+
+@pytest.mark.parametrize(("task", "space"), [("denoise", "hinas"), ("sr", "dlsr"), ("derain", "autoderain")])
+def test_a_retraining_batch_no_machine_holds_is_refused_before_the_search_derives_its_network(task, space):
+    """The derived network is unknown before the search: a sampled genotype of the space stands for it, with
+    GENOTYPE_SPREAD of margin, so the smoke and paper batches pass and an absurd one is refused."""
+    for preset in ("smoke", "paper"):
+        memory.check({"fits": preset_config(preset, task, {"space.name": space})}, memory_gib=24.0)
+    huge = preset_config("smoke", task, {"space.name": space, "retrain.batch_size": 10**6})
+    with pytest.raises(ValueError, match=r"setting huge: one retraining step needs about [\d,]+ GiB \(retrain."
+                                         r"batch_size=1000000 crops .*more than 8 x this machine's 24 GiB"):
+        memory.check({"huge": huge}, memory_gib=24.0)
+
+
+def test_the_retraining_estimate_is_what_the_sampled_network_saves_in_a_real_forward():
+    import random
+
+    from trials.config import retrain_input_crop
+
+    cfg = preset_config("smoke", "denoise")
+    task, space = cfg.components.task, cfg.components.space
+    condition = max(task.conditions(), key=lambda c: retrain_input_crop(cfg, c))
+    net = space.network(space.sample(cfg.space, random.Random(0)), task.io(condition), cfg.retrain.base_width)
+    crop = retrain_input_crop(cfg, condition)
+    real = memory.measure(net, task.io(condition).in_channels, crop)  # on the CPU, real weights
+    assert memory.retrain_footprint(cfg).saved_per_sample_mb == pytest.approx(real.saved_per_sample_mb, rel=0.02)
