@@ -20,7 +20,7 @@ RETRAIN_KEY = M.TAG_CACHE_KEY.format(kind="retrain")
 def cache_rows(uri: str) -> list[dict]:
     """One dict per finished trial run of the store that has a retrain cache key."""
     client = tr.client(uri)
-    experiments = [e.experiment_id for e in client.search_experiments(max_results=10_000)]
+    experiments = tr.all_experiment_ids(client)
     runs = client.search_runs(experiments, f"attributes.status = 'FINISHED' and tags.`{RETRAIN_KEY}` LIKE '%'",
                               max_results=50_000) if experiments else []
     rows = []

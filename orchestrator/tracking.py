@@ -234,6 +234,11 @@ def source_tags() -> dict[str, str]:
             "mlflow.user": getpass.getuser()}
 
 
+def all_experiment_ids(c) -> list[str]:
+    """Every experiment of the store behind client ``c``: the result cache looks across all of them."""
+    return [e.experiment_id for e in c.search_experiments(max_results=10_000)]
+
+
 def finished_trial_keys(tracking: Tracking) -> set[str]:
     """Trial keys of the parent's FINISHED child runs."""
     query = f"tags.`{PARENT_TAG}` = '{tracking.parent_run_id}' and attributes.status = 'FINISHED'"
@@ -296,8 +301,8 @@ class TrialRun:
 
     def finished_twin(self, tag: str, value: str) -> str | None:
         """The first finished run anywhere in the store whose ``tag`` is ``value`` (the result cache)."""
-        experiments = [e.experiment_id for e in self.client.search_experiments(max_results=10_000)]
-        runs = self.client.search_runs(experiments, f"tags.`{tag}` = '{value}' and attributes.status = 'FINISHED'",
+        runs = self.client.search_runs(all_experiment_ids(self.client),
+                                       f"tags.`{tag}` = '{value}' and attributes.status = 'FINISHED'",
                                        order_by=["attributes.start_time ASC"], max_results=1)
         return runs[0].info.run_id if runs else None
 

@@ -12,6 +12,7 @@ import json
 import random
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -129,9 +130,8 @@ def search_phase(cfg, work: Workload, device, state: dict, run_dir: Path, hooks:
 def reuse(kind: str, key: str, cfg: TrialConfig, state: dict, run_dir: Path, hooks: TrialHooks) -> dict:
     """The state after adopting a finished twin's files (the whole trial, or its retraining), or ``state``
     as it was when there is none or its files are incomplete."""
-    folder = run_dir / "reused"
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
+    # Downloaded outside the trial folder where the disk allows: Ray syncs that folder while the trial runs.
+    folder = Path(tempfile.mkdtemp(prefix="reused-", dir=checkpoint.scratch_folder(run_dir)))
     try:
         if not hooks.reusable(kind, key, folder) or not has_every_network(folder, cfg):
             return state
