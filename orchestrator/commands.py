@@ -444,7 +444,8 @@ def print_links(plan: Plan, uri: str, exp_id: str, parent: str) -> None:
         print(f"MLflow:      {invocation.ui_link(uri, exp_id, parent)}")
     print(f"Networks:    artifacts networks/ of each trial's run; on your image: {orchestrator()} apply {parent} "
           f"IMAGE -o OUT --setting {searched_setting(plan)} (its best trial)")
-    print(f"Runs table:  {invocation.runs_table_link(uri, exp_id)}  (trials grouped by setting, the seeds' means)")
+    print(f"Runs table:  {invocation.runs_table_link(uri, exp_id)}  (trials grouped by setting, the seeds' means; "
+          f"its chart view: a bar per setting)")
     print(f"Ray results: {plan.experiment_path}")
     print(f"Table again: {orchestrator()} table {plan.ablation.name} --task {plan.task} --tracking-uri {uri}")
 

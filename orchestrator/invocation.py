@@ -111,11 +111,17 @@ def describe_invocation(run) -> str:
 
 def share_runs_view(uri: str, experiment_id: str, metric_columns: list[str]) -> None:
     """The runs table as a results table: runs grouped by setting (the groups show the seeds' means), the test
-    metrics as columns. The UI opens its runs table on an empty column set otherwise, kept in the browser."""
+    metrics as columns, and the chart view's first section a bar chart of each, a bar per setting. The UI
+    opens on an empty column set and charts of every metric otherwise (system and search ones first)."""
     columns = ["params.`setting`", "params.`seed`", *(f"metrics.`{m}`" for m in metric_columns)]
+    section = "test-results"
+    charts = [{"deleted": False, "type": "BAR", "uuid": f"{section}-{m}", "metricSectionId": section,
+               "isGenerated": True, "metricKey": m, "displayName": m} for m in metric_columns]
     state = {"selectedColumns": columns, "orderByKey": "attributes.start_time", "orderByAsc": False,
              "groupBy": {"aggregateFunction": "average",
-                         "groupByKeys": [{"mode": "param", "groupByData": M.TAG_SETTING}]}}
+                         "groupByKeys": [{"mode": "param", "groupByData": M.TAG_SETTING}]},
+             "compareRunSections": [{"uuid": section, "name": "Test results", "display": True, "isReordered": False}],
+             "compareRunCharts": charts}
     tr.client(uri).set_experiment_tag(experiment_id, SHARED_VIEW_TAG + RUNS_VIEW, json.dumps(state))
 
 

@@ -237,11 +237,15 @@ def test_the_mlflow_ui_shows_the_table_and_report_on_the_parent_run(lwas_smoke, 
             page.screenshot(path=str(cwd / "mlflow_parent_run_overview.png"))
             # the runs table the console links opens as a results table: trials grouped by setting, test metrics
             # as columns (it opened on one collapsed row with no metric column)
-            page.goto(printed_command(console, "Runs table:").split()[0].replace(":5000/", f":{port}/"))
+            runs_table = printed_command(console, "Runs table:").split()[0].replace(":5000/", f":{port}/")
+            page.goto(runs_table)
             page.get_by_text("Group: lwas_resl", exact=False).first.wait_for(timeout=60_000)
             for column in ("psnr_sigma30", "ssim_sigma30", "params_m"):
                 assert page.get_by_role("columnheader").filter(has_text=column).count() >= 1, column
             page.screenshot(path=str(cwd / "mlflow_runs_table.png"))
+            page.goto(runs_table + "&compareRunsMode=CHART")  # its chart view: the test metrics first, per setting
+            page.get_by_text("Test results", exact=False).first.wait_for(timeout=60_000)
+            page.screenshot(path=str(cwd / "mlflow_runs_charts.png"))
             # a trial's page: its test results as its description, above the system and search metrics
             child = next(r for r in children if r.data.tags[M.TAG_SETTING] == "lwas")
             page.goto(f"http://127.0.0.1:{port}/#/experiments/{parent.info.experiment_id}/runs/{child.info.run_id}"

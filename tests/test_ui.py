@@ -66,5 +66,6 @@ def test_the_runs_view_groups_trials_by_setting_with_the_test_metrics_as_columns
     state = json.loads(tr.client(uri).get_experiment(exp).tags[invocation.SHARED_VIEW_TAG + invocation.RUNS_VIEW])
     assert state["selectedColumns"][-2:] == ["metrics.`psnr_sigma30`", "metrics.`ssim_sigma30`"]
     assert state["groupBy"]["groupByKeys"] == [{"mode": "param", "groupByData": "setting"}]
+    assert [chart["metricKey"] for chart in state["compareRunCharts"]] == ["psnr_sigma30", "ssim_sigma30"]
     assert invocation.runs_table_link(uri, exp).endswith(f"/#/experiments/{exp}/runs?viewStateShareKey=results"
                                                           "&workflowType=machine_learning")
