@@ -82,17 +82,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_component_arguments(p)
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("data", help="data set tools")
-    data_sub = p.add_subparsers(dest="data_command", required=True)
-    check = data_sub.add_parser("check", help="is a folder a usable data set?")
-    check.add_argument("path")
-    check.add_argument("--kind", required=True, choices=DATA_KINDS.names())
-    check.add_argument("--preset", default=None, help="also check what this preset's trials need of the folder "
-                       "(crop sizes, the search split)")
-    check.add_argument("--task", choices=TASKS.names(), default=None, help=f"with --preset; default {TASKS.default}")
-    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="with --preset: any config key, e.g. --set search.crop_size=64")
-    check.set_defaults(func=cmd_data_check)
+    add_data_commands(sub)
 
     p = sub.add_parser("search", help="one full trial (search, retrain, evaluate) without Ray, for debugging")
     add_config_arguments(p)
@@ -109,6 +99,20 @@ def make_parser() -> argparse.ArgumentParser:
     results.register(sub)
     cache.register(sub)
     return parser
+
+
+def add_data_commands(sub) -> None:
+    p = sub.add_parser("data", help="data set tools")
+    data_sub = p.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="is a folder a usable data set?")
+    check.add_argument("path")
+    check.add_argument("--kind", required=True, choices=DATA_KINDS.names())
+    check.add_argument("--preset", default=None, help="also check what this preset's trials need of the folder "
+                       "(crop sizes, the search split)")
+    check.add_argument("--task", choices=TASKS.names(), default=None, help=f"with --preset; default {TASKS.default}")
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="with --preset: any config key, e.g. --set search.crop_size=64")
+    check.set_defaults(func=cmd_data_check)
 
 
 def main(argv: list[str] | None = None) -> int:
