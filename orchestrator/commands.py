@@ -305,12 +305,24 @@ def run_ablation(plan: Plan, uri: str, args: argparse.Namespace, recovered: dict
     except Exception as err:
         if not (recovery.DISK_FULL.stopped or recovery.is_disk_full(err)):
             raise
-        recovery.DISK_FULL.stop()  # a write of the driver's own: say which disk
+        recovery.DISK_FULL.stop(interrupt=False)  # a write of the driver's own: say which disk
         status = "KILLED"
     finally:
-        tr.finish_parent(uri, parent, status)
+        end_parent(uri, parent, status)
     print_links(plan, uri, exp_id, parent)
     return exit_code(plan, args, status, results)
+
+
+def end_parent(uri: str, parent: str, status: str) -> None:
+    """The parent run's status; on a store whose disk is full it stays as it is (--resume sets it anew)."""
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
+    try:
+        tr.finish_parent(uri, parent, status)
+    except Exception as err:
+        if not recovery.is_disk_full(err):
+            raise
+        recovery.DISK_FULL.stop(interrupt=False)  # Tune has ended: only the line that says so
 
 
 def finish_results(plan: Plan, tracking: tr.Tracking, results, status: str, out: str | None) -> None:
@@ -319,6 +331,10 @@ def finish_results(plan: Plan, tracking: tr.Tracking, results, status: str, out:
     if status != "KILLED":  # an interrupted ablation logs them when it is resumed
         log_references(plan, tracking)
     runs = print_summary(plan, uri, parent, results)
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
+    if recovery.DISK_FULL.stopped:
+        return  # the report would not fit either; the resumed ablation writes it
     publish_report(plan, uri, parent, runs)
     write_local_report(plan, uri, parent, runs, out)
 

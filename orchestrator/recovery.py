@@ -71,14 +71,16 @@ class DiskFullStop:
     def stopped(self) -> bool:
         return self._stopping.is_set()
 
-    def stop(self) -> None:
+    def stop(self, interrupt: bool = True) -> None:
+        """``interrupt``: stop Tune's run as Ctrl-C does (once it has ended, only the message is set)."""
         if self._stopping.is_set():
             return
         folder = min(self.folders or ["."], key=free_mb)
         self.message = (f"no space left on the device of {folder} ({free_mb(folder):.0f} MB free); the ablation "
                         f"stopped, and its finished trials and last whole checkpoints are kept")
         self._stopping.set()
-        os.kill(os.getpid(), signal.SIGINT)  # Tune's own clean stop: trials keep their checkpoints
+        if interrupt:
+            os.kill(os.getpid(), signal.SIGINT)  # Tune's own clean stop: trials keep their checkpoints
 
     def watch(self, folders: list[str]) -> None:
         """Ray's driver logs a failed upload of its state (a multi-line traceback every 10 s) and goes on; a
@@ -96,6 +98,8 @@ class DiskFullStop:
 
         for name in ("ray.train._internal.syncer", "ray.tune.execution.experiment_state"):
             logging.getLogger(name).addFilter(on_record)
+        # MLflow logs a full store's SQL error with its statement before raising it: the raise is what counts.
+        logging.getLogger("mlflow.store.db.utils").addFilter(lambda record: not says_disk_full(record.getMessage()))
         # Tune's "Stop signal received (e.g. via SIGINT/Ctrl+C)" would blame a Ctrl-C nobody pressed.
         logging.getLogger("ray.tune.tune").addFilter(
             lambda record: not (self.stopped and "Stop signal received" in record.getMessage()))
