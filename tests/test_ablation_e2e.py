@@ -197,7 +197,7 @@ def test_the_parent_run_is_the_ablations_home(lwas_smoke):
     assert any(path.endswith(".png") for path in report)
     text = Path(client.download_artifacts(parent.info.run_id, "report/report.md", str(cwd / "parent"))).read_text()
     assert "python -m orchestrator ablation lwas" in text and "smoke" in text.lower()
-    assert parent.info.run_id in stdout.splitlines()[-3]  # the final lines link to it
+    assert parent.info.run_id in next(line for line in stdout.splitlines() if line.startswith("MLflow UI:"))
     for run in children:
         assert run.data.tags[M.TAG_PRESET] == "smoke" and run.data.tags[M.TAG_INVOCATION] == parent.info.run_id
         assert run.data.params[M.TAG_SETTING] == run.data.tags[M.TAG_SETTING]
