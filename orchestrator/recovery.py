@@ -30,8 +30,8 @@ FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 # How the same condition reads where no errno travels: pyarrow's copy, SQLite, torch's zip writer.
 FULL_TEXTS = ("No space left on device", "database or disk is full", "Disk quota exceeded", "file write failed")
 STATE_PATTERN = "experiment_state-*.json"
-CUT_SHORT = ".cut-short"
-NEARLY_FULL_MB = 16.0  # the suffix a state file that does not read is kept under
+CUT_SHORT = ".cut-short"  # the suffix a state file that does not read is kept under
+NEARLY_FULL_MB = 16.0  # a folder with less free space counts as full (torch's write error names no cause)
 
 
 def is_disk_full(err: BaseException | None, folders: tuple[Path, ...] = ()) -> bool:
