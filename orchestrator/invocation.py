@@ -20,7 +20,6 @@ LAST_COMMAND_TAG = "last_command"  # the command line that last ran it (a --resu
 UI_PORT = 5000  # where `mlflow ui` serves a SQLite store
 # An experiment tag the UI (3.x) reads as a shared view of its runs table (viewStateShareKey=<key> in the link).
 SHARED_VIEW_TAG, RUNS_VIEW = "mlflow.sharedViewState.", "results"
-TAG_VALUE_CHARS = 8000  # MLflow's limit on a tag value
 
 
 def command_line() -> str:
@@ -86,7 +85,7 @@ def show_table(uri: str, parent: str, table: str) -> None:
     c = tr.client(uri)
     head = c.get_run(parent).data.tags.get(DESCRIPTION_TAG, "").split("\n\n---\n")[0]  # a resume's table replaces
     text = f"{head}\n\n---\n{table}"
-    if len(text) <= TAG_VALUE_CHARS:
+    if len(text) <= tr.TAG_VALUE_CHARS:
         c.set_tag(parent, DESCRIPTION_TAG, text)
 
 

@@ -234,6 +234,9 @@ def source_tags() -> dict[str, str]:
             "mlflow.user": getpass.getuser()}
 
 
+TAG_VALUE_CHARS = 8000  # MLflow's limit on a tag value
+
+
 def all_experiment_ids(c) -> list[str]:
     """Every experiment of the store behind client ``c``: the result cache looks across all of them."""
     return [e.experiment_id for e in c.search_experiments(max_results=10_000)]

@@ -26,7 +26,7 @@ from orchestrator import recovery
 from orchestrator.experiments import TUNED_PARAM, Setting, Tuned
 from orchestrator.invocation import DESCRIPTION_TAG
 from orchestrator.presets import trial_config
-from orchestrator.tracking import Tracking, TrialRun
+from orchestrator.tracking import TAG_VALUE_CHARS, Tracking, TrialRun
 from trials import metric_names as M
 from trials.checkpoint import CheckpointError, scratch_folder
 from trials.config import baseline_tags, flatten, inferred_tags
@@ -141,9 +141,6 @@ class TuneHooks(TrialHooks):
         self._report({"phase": M.PHASE_DONE, **metrics}, run_dir)
 
 
-GENOTYPE_TAG_CHARS = 8000  # MLflow's limit on a tag value
-
-
 def results_note(metrics: dict) -> str:
     """The test results as the run's description (markdown): the UI lists system and search metrics first."""
     conditions = [name.removeprefix(M.psnr("")) for name in sorted(metrics) if name.startswith(M.psnr(""))]
@@ -157,7 +154,7 @@ def results_note(metrics: dict) -> str:
 def genotype_tag(genotype) -> str:
     """The genotype as compact JSON, the form `cache export` lists; its digest where it is too long for a tag."""
     text = json.dumps(genotype.to_json(), sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= GENOTYPE_TAG_CHARS else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return text if len(text) <= TAG_VALUE_CHARS else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def data_digests(datasets: list[dict[str, str]]) -> str:
