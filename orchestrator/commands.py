@@ -327,12 +327,12 @@ def end_parent(uri: str, parent: str, status: str) -> None:
 
 def finish_results(plan: Plan, tracking: tr.Tracking, results, status: str, out: str | None) -> None:
     """The reference rows (once the ablation is whole), the table, and the report."""
+    from orchestrator import recovery  # deferred: imports Ray Tune
+
     uri, parent = tracking.uri, tracking.parent_run_id
     if status != "KILLED":  # an interrupted ablation logs them when it is resumed
         log_references(plan, tracking)
     runs = print_summary(plan, uri, parent, results)
-    from orchestrator import recovery  # deferred: imports Ray Tune
-
     if recovery.DISK_FULL.stopped:
         return  # the report would not fit either; the resumed ablation writes it
     publish_report(plan, uri, parent, runs)
