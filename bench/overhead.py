@@ -11,11 +11,14 @@ noisy machine.
    - closing: reference rows, table, report, Ray's shutdown.
 2. One smoke trial called directly: the overhead per trial as a share of a smoke trial's compute.
 3. Two smoke-preset trials with --max-concurrent 1 and 2 (1 CPU each): the wall-time ratio.
+4. The README's main job's floor on this machine: its smoke trials' compute spread perfectly over the cores,
+   plus the once-per-command parts measured in 1; and the smoke trial that 5 minutes would allow.
 
     python bench/overhead.py [--trials 4] [--skip-smoke]
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+MAIN_JOB_S = 300.0  # the README's first command's target: 5 minutes
 TRIVIAL = ["search.epochs=1", "method.warmup_epochs=0", "search.eval_from_epoch=1", "search.steps_per_epoch=1",
            "retrain.iterations=1", "retrain.checkpoint_every=1", "data.max_test_images=1", "task.sigmas=30"]
 
@@ -101,6 +105,25 @@ def time_ablation(extra: list[str], seeds: int, concurrent: int) -> Timeline:
         return Timeline(ray_line, ray_seconds, ends, time.perf_counter() - start)
 
 
+def main_job_trials() -> int:
+    """Trials of the README's main job: ``ablation lwas`` (denoising) at its default seeds 0,1,2."""
+    from orchestrator.experiments import find_ablation
+
+    return len(find_ablation("lwas").ablations["lwas"]("denoise").settings) * 3
+
+
+def print_main_job_floor(run: Timeline, direct: float, smoke: float) -> None:
+    """A lower bound: trials side by side each take a little longer than one alone, and the last round may
+    leave cores idle."""
+    fixed = run.before_ray + run.ray_seconds + (run.first_trial - direct) + run.closing
+    trials, cores = main_job_trials(), os.cpu_count() or 1
+    floor = fixed + trials * smoke / cores
+    allowed = (MAIN_JOB_S - fixed) * cores / trials
+    print(f"README's main job, {trials} smoke trials on {cores} cores: at least {floor:.0f} s "
+          f"(once per command {fixed:.0f} s + {trials} x {smoke:.1f} s / {cores}); {MAIN_JOB_S:.0f} s would allow "
+          f"a smoke trial of {allowed:.1f} s (x{allowed / smoke:.2f} of today's)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=4)
@@ -128,6 +151,7 @@ def main() -> None:
     print(f"2 smoke trials, 1 CPU each: one after the other {serial.trial_ends[-1] - serial.ray_line:.1f} s, "
           f"concurrently {parallel.trial_ends[-1] - parallel.ray_line:.1f} s, speed-up "
           f"x{(serial.trial_ends[-1] - serial.ray_line) / (parallel.trial_ends[-1] - parallel.ray_line):.2f}")
+    print_main_job_floor(run, direct, smoke)
 
 
 if __name__ == "__main__":

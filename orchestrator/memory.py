@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psutil
 import torch
 
-from search_space import SearchSpace, SpaceConfig
+from search_space import NetworkIO, SearchSpace, SpaceConfig
 from trials.config import TrialConfig, retrain_input_crop
 from trials.tasks import BoundTask
 
@@ -67,17 +67,18 @@ def measure(net: torch.nn.Module, channels: int, crop: int) -> Footprint:
 def retrain_footprint(cfg: TrialConfig) -> Footprint:
     """The largest retraining network's size over the conditions, a sampled genotype standing for the derived
     one (seeded: the same every time)."""
-    crops = tuple((c, retrain_input_crop(cfg, c)) for c in cfg.components.task.conditions())
-    return _retrain_footprint(cfg.components.space, cfg.space, cfg.components.task, cfg.retrain.base_width, crops)
+    task = cfg.components.task
+    # Conditions with the same network I/O and crop (a denoiser's sigmas) build the same network: measured once.
+    shapes = tuple(dict.fromkeys((task.io(c), retrain_input_crop(cfg, c)) for c in task.conditions()))
+    return _retrain_footprint(cfg.components.space, cfg.space, cfg.retrain.base_width, shapes)
 
 
 @functools.lru_cache(maxsize=64)
-def _retrain_footprint(space: SearchSpace, section: SpaceConfig, task: BoundTask, width: int,
-                       crops: tuple[tuple[int, int], ...]) -> Footprint:
+def _retrain_footprint(space: SearchSpace, section: SpaceConfig, width: int,
+                       shapes: tuple[tuple[NetworkIO, int], ...]) -> Footprint:
     genotype = space.sample(section, random.Random(0))
     sizes = []
-    for condition, crop in crops:
-        io = task.io(condition)
+    for io, crop in shapes:
         with torch.device("meta"):
             sizes.append(measure(space.network(genotype, io, width), io.in_channels, crop))
     return max(sizes, key=lambda size: (size.saved_per_sample_mb, size.weights_mb))
