@@ -106,10 +106,12 @@ def time_ablation(extra: list[str], seeds: int, concurrent: int) -> Timeline:
 
 
 def main_job_trials() -> int:
-    """Trials of the README's main job: ``ablation lwas`` (denoising) at its default seeds 0,1,2."""
+    """Trials of the README's main job: ``ablation lwas`` (denoising) at the ablation's default seeds."""
+    from orchestrator.commands import DEFAULT_SEEDS, parse_int_list
     from orchestrator.experiments import find_ablation
 
-    return len(find_ablation("lwas").ablations["lwas"]("denoise").settings) * 3
+    seeds = parse_int_list(DEFAULT_SEEDS, "--seeds")
+    return len(find_ablation("lwas").ablations["lwas"]("denoise").settings) * len(seeds)
 
 
 def print_main_job_floor(run: Timeline, direct: float, smoke: float) -> None:

@@ -503,11 +503,14 @@ def cmd_study(args: argparse.Namespace) -> int:
     return cmd_ablation(args)
 
 
+DEFAULT_SEEDS = "0,1,2"  # an ablation's seeds unless --seeds says otherwise
+
+
 def add_run_arguments(p: argparse.ArgumentParser, study: bool = False) -> None:
     """The options of a run of trials (``ablation`` and ``study``: one parser shape, so a study resumes as the
     ablation it is)."""
     add_config_arguments(p)
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated (default 0,1,2)")
+    p.add_argument("--seeds", default=DEFAULT_SEEDS, help=f"comma-separated (default {DEFAULT_SEEDS})")
     p.add_argument("--settings", help="run only these settings (comma-separated)")
     p.add_argument("--lambdas", help="lambda ablation: values to sweep (default 0,0.3,0.6,1.0)")
     p.add_argument("--search", choices=("grid", "optuna"), default="grid", help="lambda: let Optuna choose")
